@@ -1,0 +1,702 @@
+/**
+ * The host side of one actor: its authoritative mailbox, the ledger of messages delivered but not
+ * yet acknowledged, pending asks, and the state machine a supervisor drives.
+ *
+ * ```
+ *  caller ──tell/ask──▶ Mailbox ──pump (≤ prefetch in flight)──▶ Endpoint ══frames══▶ guest
+ *                          ▲                                         │
+ *                          └── redelivery on crash ◀── Ledger ◀──────┘ replies + cumulative ack
+ * ```
+ *
+ * @module
+ */
+
+import {
+  ActorCrashedError,
+  ActorStoppedError,
+  AskTimeoutError,
+  SpawnError,
+} from "../errors.ts";
+import { Deque } from "../mailbox/_deque.ts";
+import { Mailbox, type OverflowPolicy } from "../mailbox/mailbox.ts";
+import {
+  deserializeError,
+  REPLY_OK,
+  type SerializedError,
+  serializeError,
+  type ToGuest,
+  type ToHost,
+} from "../mailbox/wire.ts";
+import { type KindEntry, kindTable, validate } from "./cell.ts";
+import type { ActorDefinition, Protocol } from "./define.ts";
+import type { Endpoint, EndpointMember } from "./endpoint.ts";
+import type { ActorRef, AskOptions, SendOptions, StopOptions, TellOptions } from "./ref.ts";
+
+/** Where an actor runs. */
+export type Placement = "local" | "worker" | "shared";
+
+/** What happens to messages taken but not acknowledged when an actor crashes. */
+export type Delivery = "at_most_once" | "at_least_once";
+
+/** Why a message went to dead letters. */
+export type DeadLetterReason =
+  | "invalid"
+  | "overflow"
+  | "stopped"
+  | "crashed"
+  | "quarantined"
+  | "expired"
+  | "undeliverable";
+
+/** A message that was accepted or sent but will never be handled, and why. */
+export interface DeadLetter {
+  /** The path of the actor it was for. */
+  readonly path: string;
+  /** The message kind. */
+  readonly kind: string;
+  /** The payload as sent. */
+  readonly payload: unknown;
+  /** Why it was not handled. */
+  readonly reason: DeadLetterReason;
+  /** The error that made it a dead letter, if any; for `"quarantined"`, the last crash. */
+  readonly error?: Error;
+  /** For `"quarantined"`: every crash the message caused, in order. */
+  readonly errors?: readonly Error[];
+}
+
+/** The resolved options of one actor. */
+export interface ActorOptions {
+  readonly placement: Placement;
+  readonly capacity: number;
+  readonly overflow: OverflowPolicy;
+  readonly prefetch: number;
+  readonly delivery: Delivery;
+  readonly maxDeliveries: number;
+  readonly askTimeoutMs: number;
+  readonly permissions: Deno.PermissionOptions | undefined;
+}
+
+/** Who decides what happens when an actor crashes, and who hears of dead letters. */
+export interface ActorOwner {
+  /** The actor crashed; call `restart` or `stop` on it. */
+  crashed(actor: ActorCore, error: Error): void;
+  /** A message will never be handled. */
+  deadLetter(letter: DeadLetter): void;
+}
+
+/** Per-actor figures for `system.stats()`. */
+export interface ActorStats {
+  /** The actor's path. */
+  readonly path: string;
+  /** Where it runs. */
+  readonly placement: Placement;
+  /** Its lifecycle state. */
+  readonly status: ActorStatus;
+  /** Messages waiting in its mailbox plus those delivered and not yet acknowledged. */
+  readonly mailboxDepth: number;
+  /** Messages handled since it was spawned (across restarts). */
+  readonly processed: number;
+  /** How many times it was restarted. */
+  readonly restarts: number;
+  /** The message of the last crash, if any. */
+  readonly lastError: string | undefined;
+}
+
+/** The lifecycle state of an actor. */
+export type ActorStatus = "starting" | "running" | "crashed" | "stopping" | "stopped";
+
+interface AskReply {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+  settled: boolean;
+  cleanup: (() => void) | undefined;
+}
+
+interface Envelope {
+  readonly entry: KindEntry;
+  readonly payload: unknown;
+  readonly transfer: Transferable[] | undefined;
+  readonly reply: AskReply | undefined;
+  seq: number;
+  deliveries: number;
+  errors: Error[] | undefined;
+}
+
+/** At most this many delivery frames per actor travel unacknowledged: later messages batch up. */
+const MAX_FRAMES_IN_FLIGHT = 2;
+
+let nextId = 1;
+
+/** The host side of one actor. */
+export class ActorCore implements EndpointMember {
+  readonly id: number = nextId++;
+  readonly path: string;
+  readonly def: ActorDefinition;
+  readonly args: unknown;
+  readonly options: ActorOptions;
+  readonly ref: ActorRef;
+  /** The shared flag behind `ctx.shouldStop()`. */
+  readonly stopFlag: Int32Array = new Int32Array(new SharedArrayBuffer(4));
+
+  readonly #owner: ActorOwner;
+  readonly #acquire: (actor: ActorCore) => Endpoint;
+  readonly #kinds: Map<string, KindEntry>;
+  readonly #mailbox: Mailbox<Envelope>;
+  readonly #ledger = new Deque<Envelope>();
+  readonly #frameEnds = new Deque<number>();
+  /** Seqs that never reached the guest; the cumulative ack passes over them. */
+  readonly #skipped = new Set<number>();
+  #hasStarted = false;
+  #nextSeq = 1;
+  #endpoint: Endpoint | undefined;
+  #status: ActorStatus = "starting";
+  #pumpScheduled = false;
+  #started = Promise.withResolvers<void>();
+  #stopped = Promise.withResolvers<void>();
+  #stopping: Promise<void> | undefined;
+  #processed = 0;
+  #restarts = 0;
+  #lastError: Error | undefined;
+
+  constructor(
+    def: ActorDefinition,
+    path: string,
+    args: unknown,
+    options: ActorOptions,
+    owner: ActorOwner,
+    acquire: (actor: ActorCore) => Endpoint,
+  ) {
+    this.def = def;
+    this.path = path;
+    this.args = args;
+    this.options = options;
+    this.#owner = owner;
+    this.#acquire = acquire;
+    this.#kinds = new Map(kindTable(def).map((entry) => [entry.kind, entry]));
+    this.#mailbox = new Mailbox<Envelope>({
+      capacity: options.capacity,
+      overflow: options.overflow,
+      owner: path,
+      onDrop: (envelope) => this.#drop(envelope, "overflow"),
+    });
+    this.ref = new Ref(this);
+    this.#started.promise.catch(() => {});
+  }
+
+  /** The lifecycle state. */
+  get status(): ActorStatus {
+    return this.#status;
+  }
+
+  /** The error of the last crash. */
+  get lastError(): Error | undefined {
+    return this.#lastError;
+  }
+
+  /** Current figures. */
+  stats(): ActorStats {
+    return {
+      path: this.path,
+      placement: this.options.placement,
+      status: this.#status,
+      mailboxDepth: this.#mailbox.size + this.#ledger.length,
+      processed: this.#processed,
+      restarts: this.#restarts,
+      lastError: this.#lastError?.message,
+    };
+  }
+
+  /** Starts the actor's first incarnation; resolves once `init` has returned. */
+  start(): Promise<void> {
+    this.#connect();
+    return this.#started.promise;
+  }
+
+  /** Resolves once the actor has stopped. */
+  stopped(): Promise<void> {
+    return this.#stopped.promise;
+  }
+
+  /** Starts a new incarnation after a crash, in the same guest when it is still alive. */
+  restart(): void {
+    if (this.#status !== "crashed") return;
+    this.#restarts++;
+    this.#status = "starting";
+    const endpoint = this.#endpoint;
+    if (endpoint?.alive) {
+      const error = serializeError(this.#lastError ?? new Error("restart"));
+      endpoint.post({ t: "restart", id: this.id, error });
+    } else {
+      this.#connect();
+    }
+  }
+
+  #connect(): void {
+    const endpoint = this.#acquire(this);
+    this.#endpoint = endpoint;
+    endpoint.attach(this);
+    const frame: ToGuest = {
+      t: "spawn",
+      id: this.id,
+      url: this.def.url,
+      name: this.def.name,
+      path: this.path,
+      args: this.args,
+      stop: this.stopFlag.buffer as SharedArrayBuffer,
+      trusted: endpoint.kind === "local",
+    };
+    try {
+      endpoint.post(frame);
+    } catch (error) {
+      this.#startFailed(new SpawnError(this.path, "its arguments could not be cloned", { cause: error }));
+    }
+  }
+
+  // ---- sending ------------------------------------------------------------------------------
+
+  /** The kind's entry, or a `TypeError` naming it. */
+  #entry(kind: string, ask: boolean): KindEntry {
+    const entry = this.#kinds.get(kind);
+    if (entry === undefined) {
+      throw new TypeError(`Unknown message kind "${kind}" for ${this.path}`);
+    }
+    if (entry.ask !== ask) {
+      const want = ask ? "ask" : "tell or send";
+      const is = entry.ask ? "an ask" : "a tell";
+      throw new TypeError(`Cannot ${want} "${kind}" to ${this.path}: it is ${is}`);
+    }
+    return entry;
+  }
+
+  tell(kind: string, msg: unknown, options?: TellOptions): void {
+    const entry = this.#entry(kind, false);
+    if (this.#status === "stopping" || this.#status === "stopped") {
+      const error = new ActorStoppedError(this.path);
+      this.#owner.deadLetter({ path: this.path, kind, payload: msg, reason: "stopped", error });
+      return;
+    }
+    const checked = validate(this.path, entry, msg);
+    if (!checked.ok) {
+      const error = checked.error;
+      this.#owner.deadLetter({ path: this.path, kind, payload: msg, reason: "invalid", error });
+      return;
+    }
+    this.#mailbox.offer(this.#envelope(entry, checked.value, options?.transfer, undefined));
+    this.#wake();
+  }
+
+  async send(kind: string, msg: unknown, options?: SendOptions): Promise<void> {
+    const entry = this.#entry(kind, false);
+    if (this.#status === "stopping" || this.#status === "stopped") {
+      throw new ActorStoppedError(this.path);
+    }
+    const checked = validate(this.path, entry, msg);
+    if (!checked.ok) throw checked.error;
+    const envelope = this.#envelope(entry, checked.value, options?.transfer, undefined);
+    if (this.#mailbox.userSize < this.#mailbox.capacity && this.#mailbox.waitingPutters === 0) {
+      this.#mailbox.offer(envelope);
+    } else {
+      await this.#mailbox.put(envelope, { signal: options?.signal });
+    }
+    this.#wake();
+  }
+
+  ask(kind: string, msg: unknown, options?: AskOptions): Promise<unknown> {
+    let entry: KindEntry;
+    try {
+      entry = this.#entry(kind, true);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (this.#status === "stopping" || this.#status === "stopped") {
+      return Promise.reject(new ActorStoppedError(this.path));
+    }
+    const checked = validate(this.path, entry, msg);
+    if (!checked.ok) return Promise.reject(checked.error);
+    const timeoutMs = options?.timeoutMs ?? this.options.askTimeoutMs;
+    if (!(timeoutMs > 0)) {
+      return Promise.reject(
+        new RangeError(`Cannot ask "${kind}": timeoutMs must be positive, received ${timeoutMs}`),
+      );
+    }
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+
+    const { promise, resolve, reject } = Promise.withResolvers<unknown>();
+    const reply: AskReply = { resolve, reject, settled: false, cleanup: undefined };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const onAbort = () => settle(reply, false, signal!.reason);
+    if (timeoutMs !== Infinity) {
+      timer = setTimeout(() => {
+        settle(reply, false, new AskTimeoutError(this.path, kind, timeoutMs));
+      }, timeoutMs);
+    }
+    signal?.addEventListener("abort", onAbort, { once: true });
+    reply.cleanup = () => {
+      if (timer !== undefined) clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    };
+
+    const envelope = this.#envelope(entry, checked.value, options?.transfer, reply);
+    if (this.#mailbox.userSize < this.#mailbox.capacity && this.#mailbox.waitingPutters === 0) {
+      this.#mailbox.offer(envelope);
+      this.#wake();
+    } else {
+      this.#mailbox.put(envelope, { signal }).then(
+        () => this.#wake(),
+        (error) => settle(reply, false, error),
+      );
+    }
+    return promise;
+  }
+
+  #envelope(
+    entry: KindEntry,
+    payload: unknown,
+    transfer: Transferable[] | undefined,
+    reply: AskReply | undefined,
+  ): Envelope {
+    return { entry, payload, transfer, reply, seq: 0, deliveries: 0, errors: undefined };
+  }
+
+  #wake(): void {
+    if (this.#pumpScheduled || this.#status !== "running") return;
+    this.#pumpScheduled = true;
+    this.#endpoint!.schedulePump(this);
+  }
+
+  /** Moves messages from the mailbox into one delivery frame, within the prefetch window. */
+  pump(endpoint: Endpoint): void {
+    this.#pumpScheduled = false;
+    if (this.#status !== "running" || endpoint !== this.#endpoint) return;
+    if (this.#frameEnds.length >= MAX_FRAMES_IN_FLIGHT) return;
+    let room = this.options.prefetch - this.#ledger.length;
+    if (room <= 0) return;
+    const first = this.#nextSeq;
+    const m: unknown[] = [];
+    let transfer: Transferable[] | undefined;
+    while (room > 0) {
+      const envelope = this.#mailbox.tryTake();
+      if (envelope === undefined) break;
+      if (envelope.reply?.settled) {
+        this.#deadLetter(envelope, "expired", undefined);
+        continue;
+      }
+      envelope.seq = this.#nextSeq++;
+      envelope.deliveries++;
+      this.#ledger.push(envelope);
+      m.push(envelope.entry.index, envelope.payload);
+      if (envelope.transfer) (transfer ??= []).push(...envelope.transfer);
+      room--;
+    }
+    if (m.length === 0) return;
+    this.#frameEnds.push(this.#nextSeq - 1);
+    endpoint.post({ t: "deliver", id: this.id, seq: first, m }, transfer);
+  }
+
+  /** Delivers a frame's messages one by one, failing those that cannot be cloned. */
+  undeliverable(frame: Extract<ToGuest, { t: "deliver" }>, post: (f: ToGuest) => void): void {
+    for (let i = 0; i < frame.m.length; i += 2) {
+      const seq = frame.seq + i / 2;
+      const envelope = this.#ledger.at(seq - this.#ledgerBase());
+      try {
+        post({ t: "deliver", id: this.id, seq, m: [frame.m[i], frame.m[i + 1]] });
+      } catch (cause) {
+        if (envelope === undefined) continue;
+        const kind = envelope.entry.kind;
+        const error = new TypeError(
+          `Cannot send "${kind}" to ${this.path}: the payload could not be cloned`,
+          { cause },
+        );
+        if (envelope.reply) settle(envelope.reply, false, error);
+        else this.#deadLetter(envelope, "undeliverable", error);
+        this.#skipped.add(seq); // stays in the ledger until a later ack passes over it
+      }
+    }
+  }
+
+  #ledgerBase(): number {
+    return this.#ledger.peek()?.seq ?? this.#nextSeq;
+  }
+
+  // ---- receiving ----------------------------------------------------------------------------
+
+  receive(frame: ToHost): void {
+    switch (frame.t) {
+      case "replies":
+        this.#replies(frame.r, frame.ack);
+        break;
+      case "ready":
+        if (this.#status !== "starting") break;
+        this.#status = "running";
+        this.#hasStarted = true;
+        this.#started.resolve();
+        this.#wake();
+        break;
+      case "spawn_failed":
+        this.#startFailed(
+          new SpawnError(this.path, "init failed", { cause: deserializeError(frame.error) }),
+        );
+        break;
+      case "crashed":
+        this.#crashed(frame.seq, deserializeError(frame.error));
+        break;
+      case "stopped":
+        this.#guestStopped();
+        break;
+      case "call":
+        this.#call(frame);
+        break;
+    }
+  }
+
+  #replies(r: unknown[], ack: number): void {
+    const base = this.#ledgerBase();
+    for (let i = 0; i < r.length; i += 3) {
+      const envelope = this.#ledger.at((r[i] as number) - base);
+      if (envelope === undefined) continue;
+      const ok = r[i + 1] === REPLY_OK;
+      const value = ok ? r[i + 2] : deserializeError(r[i + 2] as SerializedError);
+      if (envelope.reply) settle(envelope.reply, ok, value);
+      else if (!ok) this.#deadLetter(envelope, "invalid", value as Error);
+    }
+    this.#ack(ack);
+  }
+
+  #ack(seq: number): void {
+    let front = this.#ledger.peek();
+    while (front !== undefined && front.seq <= seq) {
+      this.#ledger.shift();
+      if (this.#skipped.size === 0 || !this.#skipped.delete(front.seq)) this.#processed++;
+      front = this.#ledger.peek();
+    }
+    let end = this.#frameEnds.peek();
+    while (end !== undefined && end <= seq) {
+      this.#frameEnds.shift();
+      end = this.#frameEnds.peek();
+    }
+    this.#wake();
+  }
+
+  /** A handler threw (at `seq`), or `init`/`onRestart` did (`seq` is -1). */
+  #crashed(seq: number, error: Error): void {
+    if (this.#status === "stopping" || this.#status === "stopped") {
+      this.#lastError = error;
+      return;
+    }
+    this.#ack(seq - 1);
+    const redeliver: Envelope[] = [];
+    for (const envelope of this.#ledger.drain()) {
+      if (envelope.seq !== seq) {
+        redeliver.push(envelope); // never started: back to the mailbox, in order
+        envelope.deliveries--;
+        continue;
+      }
+      this.#processed++;
+      if (envelope.reply) {
+        settle(envelope.reply, false, error);
+      } else if (this.options.delivery === "at_most_once") {
+        this.#deadLetter(envelope, "crashed", error);
+      } else {
+        (envelope.errors ??= []).push(error);
+        if (envelope.deliveries >= this.options.maxDeliveries) {
+          this.#deadLetter(envelope, "quarantined", error);
+        } else {
+          redeliver.push(envelope);
+        }
+      }
+    }
+    this.#frameEnds.clear();
+    this.#skipped.clear();
+    this.#mailbox.pushFront(redeliver);
+    this.#fail(error);
+  }
+
+  /** The guest is gone: whatever it held unacknowledged is redelivered or dead-lettered. */
+  lost(error: Error): void {
+    this.#endpoint = undefined;
+    if (this.#status === "stopped") return;
+    if (this.#status === "stopping") {
+      this.#guestStopped();
+      return;
+    }
+    if (!this.#hasStarted) {
+      this.#startFailed(new SpawnError(this.path, "its worker failed", { cause: error }));
+      return;
+    }
+    const redeliver: Envelope[] = [];
+    for (const envelope of this.#ledger.drain()) {
+      if (envelope.reply) {
+        settle(envelope.reply, false, new ActorCrashedError(this.path, { cause: error }));
+      } else if (this.options.delivery === "at_most_once") {
+        this.#deadLetter(envelope, "crashed", error);
+      } else {
+        (envelope.errors ??= []).push(error);
+        if (envelope.deliveries >= this.options.maxDeliveries) {
+          this.#deadLetter(envelope, "quarantined", error);
+        } else {
+          redeliver.push(envelope);
+        }
+      }
+    }
+    this.#frameEnds.clear();
+    this.#skipped.clear();
+    this.#mailbox.pushFront(redeliver);
+    this.#fail(error);
+  }
+
+  #fail(error: Error): void {
+    this.#status = "crashed";
+    this.#lastError = error;
+    this.#owner.crashed(this, error);
+  }
+
+  #startFailed(error: Error): void {
+    this.#status = "stopped";
+    this.#lastError = error;
+    this.#endpoint?.detach(this);
+    this.#endpoint = undefined;
+    this.#closeMailbox(error);
+    this.#started.reject(error);
+    this.#stopped.resolve();
+  }
+
+  async #call(frame: Extract<ToHost, { t: "call" }>): Promise<void> {
+    let ok = true;
+    let value: unknown;
+    try {
+      if (frame.op === "stop") {
+        void this.stop();
+      } else if (frame.op === "tell") {
+        await this.send(frame.kind, frame.payload);
+      } else {
+        value = await this.ask(frame.kind, frame.payload);
+      }
+    } catch (error) {
+      ok = false;
+      value = serializeError(error);
+    }
+    this.#endpoint?.post({ t: "result", call: frame.call, ok, value });
+  }
+
+  // ---- stopping -----------------------------------------------------------------------------
+
+  /**
+   * Stops the actor: sets the stop flag, aborts its signal and runs `onStop` in the guest, then
+   * rejects what is left with `ActorStoppedError` and dead-letters the tells. Past `timeoutMs` the
+   * guest is abandoned (a dedicated worker is terminated).
+   */
+  stop(options?: StopOptions): Promise<void> {
+    if (this.#stopping) return this.#stopping;
+    const timeoutMs = options?.timeoutMs ?? 5_000;
+    this.#stopping = this.#stop(timeoutMs);
+    return this.#stopping;
+  }
+
+  async #stop(timeoutMs: number): Promise<void> {
+    if (this.#status === "stopped") return;
+    const wasStarting = this.#status === "starting";
+    this.#status = "stopping";
+    Atomics.store(this.stopFlag, 0, 1);
+    this.#mailbox.close();
+    const endpoint = this.#endpoint;
+    if (endpoint?.alive) {
+      endpoint.post({ t: "stop", id: this.id });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timedOut = new Promise<"timeout">((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), timeoutMs);
+      });
+      const outcome = await Promise.race([this.#stopped.promise, timedOut]);
+      clearTimeout(timer);
+      if (outcome === "timeout") {
+        if (endpoint.kind === "worker") {
+          endpoint.die(new Error(`Actor ${this.path} did not stop within ${timeoutMs} ms`));
+        } else {
+          this.#guestStopped();
+        }
+      }
+    } else {
+      this.#guestStopped();
+    }
+    if (wasStarting) this.#started.reject(new ActorStoppedError(this.path));
+    await this.#stopped.promise;
+  }
+
+  #guestStopped(): void {
+    if (this.#status === "stopped") return;
+    this.#status = "stopped";
+    const endpoint = this.#endpoint;
+    this.#endpoint = undefined;
+    endpoint?.detach(this);
+    this.#closeMailbox(new ActorStoppedError(this.path));
+    this.#stopped.resolve();
+  }
+
+  #closeMailbox(error: Error): void {
+    this.#mailbox.close();
+    const left = [...this.#ledger.drain(), ...this.#mailbox.drain()];
+    this.#frameEnds.clear();
+    for (const envelope of left) {
+      if (envelope.reply) settle(envelope.reply, false, error);
+      else this.#deadLetter(envelope, "stopped", error);
+    }
+  }
+
+  // ---- dead letters -------------------------------------------------------------------------
+
+  #drop(envelope: Envelope, reason: "overflow"): void {
+    if (envelope.reply) {
+      settle(envelope.reply, false, new Error(`Ask dropped: the mailbox of ${this.path} is full`));
+    }
+    this.#deadLetter(envelope, reason, undefined);
+  }
+
+  #deadLetter(envelope: Envelope, reason: DeadLetter["reason"], error: Error | undefined): void {
+    this.#owner.deadLetter({
+      path: this.path,
+      kind: envelope.entry.kind,
+      payload: envelope.payload,
+      reason,
+      error,
+      errors: envelope.errors,
+    });
+  }
+}
+
+function settle(reply: AskReply, ok: boolean, value: unknown): void {
+  if (reply.settled) return;
+  reply.settled = true;
+  reply.cleanup?.();
+  if (ok) reply.resolve(value);
+  else reply.reject(value);
+}
+
+/** The public face of an actor: only the `ActorRef` methods. */
+class Ref<P extends Protocol> implements ActorRef<P> {
+  readonly #core: ActorCore;
+
+  constructor(core: ActorCore) {
+    this.#core = core;
+  }
+
+  get path(): string {
+    return this.#core.path;
+  }
+
+  tell(kind: string, msg: unknown, options?: TellOptions): void {
+    this.#core.tell(kind, msg, options);
+  }
+
+  send(kind: string, msg: unknown, options?: SendOptions): Promise<void> {
+    return this.#core.send(kind, msg, options);
+  }
+
+  // deno-lint-ignore no-explicit-any
+  ask(kind: string, msg: unknown, options?: AskOptions): Promise<any> {
+    return this.#core.ask(kind, msg, options);
+  }
+
+  stop(options?: StopOptions): Promise<void> {
+    return this.#core.stop(options);
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * The cell that runs one actor on the guest side: its state, its context, and the validation of
+ * every message at the trust boundary before a handler sees it.
+ *
+ * @module
+ */
+
+import type { z } from "zod";
+import { InvalidMessageError } from "../errors.ts";
+import type { ActorDefinition, Protocol } from "./define.ts";
+import { isAsk } from "./define.ts";
+import type { ActorContext, ActorLogger } from "./context.ts";
+import type { ActorRef } from "./ref.ts";
+
+/** One message kind, resolved once per definition. */
+export interface KindEntry {
+  readonly kind: string;
+  readonly index: number;
+  readonly ask: boolean;
+  readonly request: z.ZodType;
+  readonly reply: z.ZodType | undefined;
+}
+
+type AnyHandler = (state: unknown, msg: unknown, ctx: ActorContext) => unknown;
+
+const tables = new WeakMap<ActorDefinition, readonly KindEntry[]>();
+
+/** The kinds of a definition by wire index, computed once per definition. */
+export function kindTable(def: ActorDefinition): readonly KindEntry[] {
+  let table = tables.get(def);
+  if (table === undefined) {
+    table = def.kinds.map((kind, index) => {
+      const schema = def.protocol[kind];
+      return isAsk(schema)
+        ? { kind, index, ask: true, request: schema.request, reply: schema.reply }
+        : { kind, index, ask: false, request: schema as z.ZodType, reply: undefined };
+    });
+    tables.set(def, table);
+  }
+  return table;
+}
+
+/** Formats zod issues as one line: `n: Invalid input; tags.0: Too small`. */
+export function formatIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.length ? issue.path.join(".") : "(root)"}: ${issue.message}`)
+    .join("; ");
+}
+
+/**
+ * Validates a payload against a kind's schema.
+ *
+ * @returns The parsed payload (unknown keys stripped), or the `InvalidMessageError` to report.
+ */
+export function validate(
+  path: string,
+  entry: KindEntry,
+  payload: unknown,
+): { ok: true; value: unknown } | { ok: false; error: InvalidMessageError } {
+  const result = entry.request.safeParse(payload);
+  if (result.success) return { ok: true, value: result.data };
+  return {
+    ok: false,
+    error: new InvalidMessageError(path, entry.kind, formatIssues(result.error), {
+      cause: result.error,
+    }),
+  };
+}
+
+/** Runs one actor: holds its state and context, and calls its handlers. */
+export class ActorCell {
+  readonly def: ActorDefinition;
+  readonly path: string;
+  readonly kinds: readonly KindEntry[];
+  readonly #args: unknown;
+  readonly #stopFlag: Int32Array;
+  readonly #self: ActorRef;
+  readonly #handlers: Record<string, AnyHandler>;
+  #state: unknown;
+  #controller = new AbortController();
+  #ctx: ActorContext;
+
+  constructor(
+    def: ActorDefinition,
+    path: string,
+    args: unknown,
+    stopFlag: SharedArrayBuffer,
+    self: ActorRef,
+  ) {
+    this.def = def;
+    this.path = path;
+    this.kinds = kindTable(def);
+    this.#args = args;
+    this.#stopFlag = new Int32Array(stopFlag);
+    this.#self = self;
+    this.#handlers = def.handlers as unknown as Record<string, AnyHandler>;
+    this.#ctx = this.#context();
+  }
+
+  /** Builds the state with `init`; after a crash, also runs `onRestart` with its error. */
+  async start(crash?: Error): Promise<void> {
+    this.#controller = new AbortController();
+    this.#ctx = this.#context();
+    const init = this.def.init as (args: unknown, ctx: ActorContext) => unknown;
+    this.#state = await init(this.#args, this.#ctx);
+    if (crash !== undefined && this.def.onRestart) {
+      const onRestart = this.def.onRestart as (s: unknown, e: Error, c: ActorContext) => unknown;
+      await onRestart(this.#state, crash, this.#ctx);
+    }
+  }
+
+  /** Calls the handler of `entry` with a validated payload; may return a promise. */
+  invoke(entry: KindEntry, msg: unknown): unknown {
+    return this.#handlers[entry.kind](this.#state, msg, this.#ctx);
+  }
+
+  /** Aborts this incarnation's `signal` (on crash or stop). */
+  abort(reason: unknown): void {
+    this.#controller.abort(reason);
+  }
+
+  /** Aborts `signal` and runs `onStop`. */
+  async stop(): Promise<void> {
+    this.#controller.abort(new DOMException(`Actor ${this.path} is stopping`, "AbortError"));
+    if (this.def.onStop) {
+      const onStop = this.def.onStop as (s: unknown, c: ActorContext) => unknown;
+      await onStop(this.#state, this.#ctx);
+    }
+  }
+
+  #context(): ActorContext {
+    const flag = this.#stopFlag;
+    return {
+      self: this.#self,
+      path: this.path,
+      signal: this.#controller.signal,
+      shouldStop: () => Atomics.load(flag, 0) !== 0,
+      log: logger(this.path),
+    };
+  }
+}
+
+function logger(path: string): ActorLogger {
+  const prefix = `[${path}]`;
+  return {
+    debug: (...data) => console.debug(prefix, ...data),
+    info: (...data) => console.info(prefix, ...data),
+    warn: (...data) => console.warn(prefix, ...data),
+    error: (...data) => console.error(prefix, ...data),
+  };
+}
+
+/** Re-exported for the guest: the protocol type of any definition. */
+export type AnyProtocol = Protocol;

@@ -1,0 +1,244 @@
+/**
+ * Actor definitions and their protocols: the typed contract between an actor and its callers.
+ *
+ * @module
+ */
+
+import type { z } from "zod";
+import type { ActorContext } from "./context.ts";
+
+const ASK: unique symbol = Symbol.for("troupe.ask");
+const DEFINITION: unique symbol = Symbol.for("troupe.definition");
+
+/**
+ * The schema of an ask: the request a caller sends and the reply the handler returns.
+ *
+ * @typeParam Req The request's zod schema.
+ * @typeParam Rep The reply's zod schema.
+ */
+export interface AskSchema<Req extends z.ZodType = z.ZodType, Rep extends z.ZodType = z.ZodType> {
+  /** Brands the object as an ask. */
+  readonly [ASK]: true;
+  /** The request's schema. */
+  readonly request: Req;
+  /** The reply's schema. */
+  readonly reply: Rep;
+}
+
+/**
+ * Declares a message kind as an ask: callers `ask` it and await the handler's reply.
+ *
+ * @typeParam Req The request's zod schema.
+ * @typeParam Rep The reply's zod schema.
+ * @param request The schema the request must match where it is received.
+ * @param reply The schema the handler's return value must match.
+ * @returns The ask's schema pair, for a protocol entry.
+ *
+ * @example Declaring an ask
+ * ```ts
+ * import { ask } from "@troupe/troupe";
+ * import { z } from "zod";
+ * import { equal } from "node:assert/strict";
+ *
+ * const get = ask(z.object({ key: z.string() }), z.number());
+ * equal(get.reply.parse(3), 3);
+ * ```
+ */
+export function ask<Req extends z.ZodType, Rep extends z.ZodType>(
+  request: Req,
+  reply: Rep,
+): AskSchema<Req, Rep> {
+  if (!isSchema(request)) throw new TypeError("Cannot declare ask: request must be a zod schema");
+  if (!isSchema(reply)) throw new TypeError("Cannot declare ask: reply must be a zod schema");
+  return Object.freeze({ [ASK]: true as const, request, reply });
+}
+
+/** A protocol: each message kind maps to a payload schema (a tell) or an {@linkcode ask}. */
+export type Protocol = Record<string, z.ZodType | AskSchema>;
+
+/** The kinds of a protocol that are tells. */
+export type TellKeys<P> = {
+  [K in keyof P]: P[K] extends AskSchema ? never : K;
+}[keyof P] & string;
+
+/** The kinds of a protocol that are asks. */
+export type AskKeys<P> = {
+  [K in keyof P]: P[K] extends AskSchema ? K : never;
+}[keyof P] & string;
+
+/** What a caller passes for a message of schema `S` (the schema's input type). */
+export type In<S> = S extends AskSchema<infer Req, z.ZodType> ? z.input<Req>
+  : S extends z.ZodType ? z.input<S>
+  : never;
+
+/** What a handler receives for a message of schema `S` (the schema's output type). */
+export type Parsed<S> = S extends AskSchema<infer Req, z.ZodType> ? z.output<Req>
+  : S extends z.ZodType ? z.output<S>
+  : never;
+
+/** What a caller gets back from an ask of schema `S`. */
+export type Out<S> = S extends AskSchema<z.ZodType, infer Rep> ? z.output<Rep> : never;
+
+/** What a handler of schema `S` returns: the reply for an ask, nothing for a tell. */
+export type HandlerResult<S> = S extends AskSchema<z.ZodType, infer Rep>
+  ? z.input<Rep> | Promise<z.input<Rep>>
+  : void | Promise<void>;
+
+/** One handler per message kind of the protocol `P`, over the state `S`. */
+export type Handlers<P extends Protocol, S> = {
+  [K in keyof P]: (state: S, msg: Parsed<P[K]>, ctx: ActorContext<P>) => HandlerResult<P[K]>;
+};
+
+/**
+ * What {@linkcode defineActor} takes.
+ *
+ * @typeParam P The protocol.
+ * @typeParam A The arguments `init` takes.
+ * @typeParam S The actor's state.
+ */
+export interface ActorSpec<P extends Protocol, A, S> {
+  /** Unique within its module; a worker finds the definition by it. */
+  name: string;
+  /** The defining module's URL (`import.meta.url`): a worker imports it to find the definition. */
+  url: string;
+  /** Message kinds and their schemas. */
+  protocol: P;
+  /** Builds the state from the spawn arguments; runs again on each restart. */
+  init: (args: A, ctx: ActorContext<P>) => S | Promise<S>;
+  /** One handler per message kind. */
+  handlers: Handlers<P, S>;
+  /** Runs once when the actor stops, before its mailbox is drained or dead-lettered. */
+  onStop?: (state: S, ctx: ActorContext<P>) => void | Promise<void>;
+  /** Runs after a crash, on the fresh state that `init` returned, with the crash's error. */
+  onRestart?: (state: S, error: Error, ctx: ActorContext<P>) => void | Promise<void>;
+}
+
+/**
+ * A validated actor definition, ready to spawn.
+ *
+ * @typeParam P The protocol.
+ * @typeParam A The arguments `init` takes.
+ * @typeParam S The actor's state.
+ */
+export interface ActorDefinition<P extends Protocol = Protocol, A = unknown, S = unknown>
+  extends Readonly<ActorSpec<P, A, S>> {
+  /** Brands the object as a definition. */
+  readonly [DEFINITION]: true;
+  /** The message kinds in declaration order; the wire carries a kind as its index here. */
+  readonly kinds: readonly string[];
+}
+
+/**
+ * Defines an actor: its protocol, its state and one handler per message kind. The definition must
+ * be exported from its module so that a worker importing `url` can find it by `name`.
+ *
+ * @typeParam P The protocol.
+ * @typeParam A The arguments `init` takes.
+ * @typeParam S The actor's state.
+ * @param spec The actor's name, module URL, protocol, `init` and handlers.
+ * @returns The frozen definition.
+ * @throws {TypeError} When a field is missing or of the wrong type, a kind has no handler, or a
+ * handler has no kind.
+ *
+ * @example A counter
+ * ```ts
+ * import { ask, defineActor } from "@troupe/troupe";
+ * import { z } from "zod";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * export const Counter = defineActor({
+ *   name: "counter",
+ *   url: import.meta.url,
+ *   protocol: {
+ *     add: z.object({ n: z.number().int() }),
+ *     get: ask(z.object({}), z.number()),
+ *   },
+ *   init: (args: { start: number }) => ({ count: args.start }),
+ *   handlers: {
+ *     add(state, msg) {
+ *       state.count += msg.n;
+ *     },
+ *     get: (state) => state.count,
+ *   },
+ * });
+ * deepEqual(Counter.kinds, ["add", "get"]);
+ * ```
+ */
+export function defineActor<P extends Protocol, A, S>(
+  spec: ActorSpec<P, A, S>,
+): ActorDefinition<P, A, S> {
+  if (typeof spec !== "object" || spec === null) {
+    throw new TypeError("Cannot define actor: spec must be an object");
+  }
+  const { name, url, protocol, init, handlers, onStop, onRestart } = spec;
+  if (typeof name !== "string" || name.length === 0) {
+    throw new TypeError(`Cannot define actor: name must be a non-empty string, received ${name}`);
+  }
+  const where = `Cannot define actor "${name}"`;
+  if (typeof url !== "string" || !URL.canParse(url)) {
+    throw new TypeError(`${where}: url must be a module URL (import.meta.url), received ${url}`);
+  }
+  if (typeof protocol !== "object" || protocol === null) {
+    throw new TypeError(`${where}: protocol must be an object`);
+  }
+  if (typeof init !== "function") throw new TypeError(`${where}: init must be a function`);
+  if (typeof handlers !== "object" || handlers === null) {
+    throw new TypeError(`${where}: handlers must be an object`);
+  }
+  const kinds = Object.keys(protocol);
+  for (const kind of kinds) {
+    const schema = protocol[kind];
+    if (!isSchema(schema) && !isAsk(schema)) {
+      throw new TypeError(`${where}: protocol "${kind}" must be a zod schema or ask(request, reply)`);
+    }
+    if (typeof (handlers as Record<string, unknown>)[kind] !== "function") {
+      throw new TypeError(`${where}: missing handler for "${kind}"`);
+    }
+  }
+  for (const kind of Object.keys(handlers)) {
+    if (!Object.hasOwn(protocol, kind)) {
+      throw new TypeError(`${where}: handler "${kind}" has no protocol entry`);
+    }
+  }
+  if (onStop !== undefined && typeof onStop !== "function") {
+    throw new TypeError(`${where}: onStop must be a function`);
+  }
+  if (onRestart !== undefined && typeof onRestart !== "function") {
+    throw new TypeError(`${where}: onRestart must be a function`);
+  }
+  return Object.freeze({
+    ...spec,
+    [DEFINITION]: true as const,
+    kinds: Object.freeze(kinds),
+  });
+}
+
+/**
+ * Whether a value is an actor definition made by {@linkcode defineActor}.
+ *
+ * @param value Any value.
+ * @returns `true` for a definition.
+ *
+ * @example
+ * ```ts
+ * import { isActorDefinition } from "@troupe/troupe/actors";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(isActorDefinition({ name: "x" }), false);
+ * ```
+ */
+export function isActorDefinition(value: unknown): value is ActorDefinition {
+  return typeof value === "object" && value !== null &&
+    (value as Record<symbol, unknown>)[DEFINITION] === true;
+}
+
+/** Whether a protocol entry is an ask. */
+export function isAsk(value: unknown): value is AskSchema {
+  return typeof value === "object" && value !== null &&
+    (value as Record<symbol, unknown>)[ASK] === true;
+}
+
+function isSchema(value: unknown): value is z.ZodType {
+  return typeof value === "object" && value !== null &&
+    typeof (value as { safeParse?: unknown }).safeParse === "function";
+}

@@ -1,0 +1,225 @@
+/**
+ * The host's end of the wire to one guest: a Web Worker, or the host's own thread.
+ *
+ * Frames queued in one tick leave in one `postMessage`: system frames as they are queued, then one
+ * delivery frame per actor that has messages and room for them. Incoming frames are routed to the
+ * actor they name.
+ *
+ * @module
+ */
+
+import type { ToGuest, ToHost } from "../mailbox/wire.ts";
+import { Guest, type GuestPort } from "./guest.ts";
+
+/** What an endpoint needs from each actor it serves. */
+export interface EndpointMember {
+  readonly id: number;
+  /** Appends this actor's delivery frame for the tick, if it has messages and room. */
+  pump(endpoint: Endpoint): void;
+  /** Handles a frame the guest sent for this actor. */
+  receive(frame: ToHost): void;
+  /** The guest is gone (its worker died or was killed); `error` says why. */
+  lost(error: Error): void;
+  /** A delivery frame could not be cloned: deliver its messages one by one, failing the bad ones. */
+  undeliverable(frame: Extract<ToGuest, { t: "deliver" }>, post: (f: ToGuest) => void): void;
+}
+
+/** The two directions of a link, with a way to end it. */
+export interface Link {
+  post(frames: ToGuest[], transfer: Transferable[]): void;
+  /** Ends the guest now. */
+  terminate(): void;
+}
+
+/** Where the members of an endpoint run. */
+export type EndpointKind = "local" | "worker" | "shared";
+
+/** The host's end of the wire to one guest. */
+export class Endpoint {
+  readonly kind: EndpointKind;
+  readonly #members = new Map<number, EndpointMember>();
+  #link: Link | undefined;
+  #out: ToGuest[] = [];
+  #transfer: Transferable[] = [];
+  #pumps: EndpointMember[] = [];
+  #scheduled = false;
+  #closed = false;
+  #error: Error | undefined;
+
+  /** Called once the endpoint has no member left and was closed, or died. */
+  onClose: ((endpoint: Endpoint) => void) | undefined;
+
+  constructor(kind: EndpointKind, connect: (endpoint: Endpoint) => Link) {
+    this.kind = kind;
+    this.#link = connect(this);
+  }
+
+  /** Whether the guest is still there. */
+  get alive(): boolean {
+    return !this.#closed;
+  }
+
+  /** Why the guest is gone, if it died. */
+  get error(): Error | undefined {
+    return this.#error;
+  }
+
+  /** How many actors this endpoint serves. */
+  get size(): number {
+    return this.#members.size;
+  }
+
+  /** Adds an actor. */
+  attach(member: EndpointMember): void {
+    this.#members.set(member.id, member);
+  }
+
+  /** Removes an actor; a dedicated worker ends with its last actor. */
+  detach(member: EndpointMember): void {
+    this.#members.delete(member.id);
+    if (this.#members.size === 0 && this.kind === "worker") this.close();
+  }
+
+  /** Queues a frame for this tick. */
+  post(frame: ToGuest, transfer?: Transferable[]): void {
+    if (this.#closed) return;
+    this.#out.push(frame);
+    if (transfer !== undefined) for (const t of transfer) this.#transfer.push(t);
+    this.#schedule();
+  }
+
+  /** Asks for `member.pump` to run at the end of this tick. */
+  schedulePump(member: EndpointMember): void {
+    if (this.#closed) return;
+    this.#pumps.push(member);
+    this.#schedule();
+  }
+
+  /** Handles frames from the guest. */
+  receive(frames: ToHost[]): void {
+    for (const frame of frames) {
+      if (frame.t === "fault") {
+        const error = new Error(`Uncaught error in a ${this.kind} guest: ${frame.error.message}`);
+        error.stack = frame.error.stack;
+        this.die(error);
+        return;
+      }
+      if (frame.t === "pong") continue;
+      this.#members.get(frame.id)?.receive(frame);
+    }
+  }
+
+  /** The guest died or must be abandoned: ends it and tells every member. */
+  die(error: Error): void {
+    if (this.#closed) return;
+    this.#error = error;
+    this.#end();
+    const members = [...this.#members.values()];
+    this.#members.clear();
+    for (const member of members) member.lost(error);
+    this.onClose?.(this);
+  }
+
+  /** Ends the guest once every member is gone. */
+  close(): void {
+    if (this.#closed) return;
+    this.#flush();
+    this.#end();
+    this.onClose?.(this);
+  }
+
+  #end(): void {
+    this.#closed = true;
+    this.#out = [];
+    this.#transfer = [];
+    this.#pumps = [];
+    const link = this.#link;
+    this.#link = undefined;
+    link?.terminate();
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    queueMicrotask(this.#flush);
+  }
+
+  #flush = (): void => {
+    this.#scheduled = false;
+    if (this.#closed) return;
+    const pumps = this.#pumps;
+    if (pumps.length > 0) {
+      this.#pumps = [];
+      for (const member of pumps) member.pump(this);
+    }
+    if (this.#out.length === 0) return;
+    const frames = this.#out;
+    const transfer = this.#transfer;
+    this.#out = [];
+    this.#transfer = [];
+    try {
+      this.#link!.post(frames, transfer);
+    } catch (error) {
+      if (!(error instanceof DOMException && error.name === "DataCloneError")) throw error;
+      this.#postEach(frames);
+    }
+  };
+
+  /** After a clone failure: posts frame by frame so that only the bad messages fail. */
+  #postEach(frames: ToGuest[]): void {
+    const postOne = (frame: ToGuest) => this.#link?.post([frame], []);
+    for (const frame of frames) {
+      try {
+        postOne(frame);
+      } catch {
+        if (frame.t === "deliver") this.#members.get(frame.id)?.undeliverable(frame, postOne);
+      }
+    }
+  }
+}
+
+/** A link to a guest in a Deno Web Worker. */
+export function workerLink(
+  endpoint: Endpoint,
+  url: string,
+  options: { name: string; permissions?: Deno.PermissionOptions },
+): Link {
+  const workerOptions: WorkerOptions & { deno?: { permissions: Deno.PermissionOptions } } = {
+    type: "module",
+    name: options.name,
+  };
+  if (options.permissions !== undefined) {
+    workerOptions.deno = { permissions: options.permissions };
+  }
+  const worker = new Worker(url, workerOptions);
+  worker.onmessage = (event: MessageEvent<ToHost[]>) => endpoint.receive(event.data);
+  worker.onerror = (event: ErrorEvent) => {
+    event.preventDefault();
+    const error = event.error instanceof Error ? event.error : new Error(event.message);
+    endpoint.die(error);
+  };
+  worker.onmessageerror = () => {
+    endpoint.die(new Error("A message from the worker could not be deserialized"));
+  };
+  return {
+    post: (frames, transfer) => worker.postMessage(frames, transfer),
+    terminate: () => worker.terminate(),
+  };
+}
+
+/** A link to a guest on the host's own thread: frames are handed over without cloning. */
+export function localLink(endpoint: Endpoint, load: GuestPort["load"]): Link {
+  let open = true;
+  const guest = new Guest({
+    post: (frames) => {
+      if (open) endpoint.receive(frames);
+    },
+    load,
+  });
+  return {
+    post: (frames) => guest.receive(frames),
+    terminate: () => {
+      open = false;
+    },
+  };
+}

@@ -1,0 +1,374 @@
+/**
+ * The guest runtime: the side of the wire where handlers run. One guest serves every actor of one
+ * worker, subprocess, or (for the `"local"` placement) of the host's own thread.
+ *
+ * It takes frames from the host, runs each actor's messages one at a time in order, and answers
+ * with coalesced frames: replies and a cumulative acknowledgement per actor, crash reports, and
+ * lifecycle notices. A handler that throws is reported as a crash of that actor; the guest itself
+ * keeps serving.
+ *
+ * @module
+ */
+
+import { Deque } from "../mailbox/_deque.ts";
+import {
+  REPLY_INVALID,
+  REPLY_OK,
+  serializeError,
+  type SerializedError,
+  type ToGuest,
+  type ToHost,
+} from "../mailbox/wire.ts";
+import { deserializeError } from "../mailbox/wire.ts";
+import { InvalidMessageError } from "../errors.ts";
+import { ActorCell, formatIssues, type KindEntry, validate } from "./cell.ts";
+import type { ActorDefinition, Protocol } from "./define.ts";
+import type { ActorRef, AskOptions, SendOptions, TellOptions } from "./ref.ts";
+
+type Deliver = Extract<ToGuest, { t: "deliver" }>;
+
+/** What the guest needs from where it runs. */
+export interface GuestPort {
+  /** Sends frames to the host. */
+  post(frames: ToHost[], transfer: Transferable[]): void;
+  /** Finds an actor definition by module URL and name. */
+  load(url: string, name: string): Promise<ActorDefinition>;
+}
+
+interface Slot {
+  readonly id: number;
+  cell: ActorCell | undefined;
+  status: "starting" | "running" | "crashed" | "stopping";
+  readonly trusted: boolean;
+  readonly pending: Deque<Deliver>;
+  pos: number;
+  busy: boolean;
+  ack: number;
+  replies: unknown[];
+  dirty: boolean;
+  settled: (() => void) | undefined;
+}
+
+/** Runs the cells of one worker, subprocess or thread. */
+export class Guest {
+  readonly #port: GuestPort;
+  readonly #slots = new Map<number, Slot>();
+  #out: ToHost[] = [];
+  #transfer: Transferable[] = [];
+  #dirty: Slot[] = [];
+  #scheduled = false;
+  #nextCall = 1;
+  readonly #calls = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
+
+  constructor(port: GuestPort) {
+    this.#port = port;
+  }
+
+  /** How many actors this guest runs. */
+  get size(): number {
+    return this.#slots.size;
+  }
+
+  /** Handles a batch of frames from the host. */
+  receive(frames: ToGuest[]): void {
+    for (const frame of frames) {
+      switch (frame.t) {
+        case "deliver": {
+          const slot = this.#slots.get(frame.id);
+          // Frames for a crashed or stopping actor are dropped: the host still holds them unacked
+          // and redelivers or dead-letters them.
+          if (slot === undefined || (slot.status !== "running" && slot.status !== "starting")) break;
+          slot.pending.push(frame);
+          if (slot.status === "running") this.#run(slot);
+          break;
+        }
+        case "spawn":
+          this.#spawn(frame);
+          break;
+        case "restart":
+          this.#restart(frame.id, deserializeError(frame.error));
+          break;
+        case "stop":
+          this.#stop(frame.id);
+          break;
+        case "result": {
+          const call = this.#calls.get(frame.call);
+          this.#calls.delete(frame.call);
+          if (call === undefined) break;
+          if (frame.ok) call.resolve(frame.value);
+          else call.reject(deserializeError(frame.value as SerializedError));
+          break;
+        }
+        case "ping":
+          this.#emit({ t: "pong", n: frame.n });
+          break;
+      }
+    }
+  }
+
+  /**
+   * Reports an error that escaped every handler (an uncaught exception or rejection in the
+   * guest's thread). The host treats it as a crash of every actor this guest runs.
+   */
+  fault(error: unknown): void {
+    this.#emit({ t: "fault", error: serializeError(error) });
+  }
+
+  async #spawn(frame: Extract<ToGuest, { t: "spawn" }>): Promise<void> {
+    const slot: Slot = {
+      id: frame.id,
+      cell: undefined,
+      status: "starting",
+      trusted: frame.trusted,
+      pending: new Deque(),
+      pos: 0,
+      busy: false,
+      ack: 0,
+      replies: [],
+      dirty: false,
+      settled: undefined,
+    };
+    this.#slots.set(frame.id, slot);
+    try {
+      const def = await this.#port.load(frame.url, frame.name);
+      slot.cell = new ActorCell(def, frame.path, frame.args, frame.stop, this.#selfRef(frame.id));
+      await slot.cell.start();
+    } catch (error) {
+      this.#slots.delete(frame.id);
+      this.#emit({ t: "spawn_failed", id: frame.id, error: serializeError(error) });
+      return;
+    }
+    if (slot.status !== "starting") return; // stopped while starting
+    slot.status = "running";
+    this.#emit({ t: "ready", id: frame.id });
+    this.#run(slot);
+  }
+
+  async #restart(id: number, crash: Error): Promise<void> {
+    const slot = this.#slots.get(id);
+    if (slot === undefined || slot.cell === undefined) return;
+    slot.status = "starting";
+    try {
+      await slot.cell.start(crash);
+    } catch (error) {
+      this.#crash(slot, -1, error);
+      return;
+    }
+    if (slot.status !== "starting") return;
+    slot.status = "running";
+    this.#emit({ t: "ready", id });
+    this.#run(slot);
+  }
+
+  async #stop(id: number): Promise<void> {
+    const slot = this.#slots.get(id);
+    if (slot === undefined) {
+      this.#emit({ t: "stopped", id });
+      return;
+    }
+    const wasBusy = slot.busy;
+    slot.status = "stopping";
+    slot.pending.clear();
+    slot.pos = 0;
+    if (wasBusy) await new Promise<void>((resolve) => slot.settled = resolve);
+    try {
+      await slot.cell?.stop();
+    } catch (error) {
+      this.#flushSlot(slot);
+      this.#slots.delete(id);
+      this.#emit({ t: "crashed", id, seq: -1, error: serializeError(error) });
+      this.#emit({ t: "stopped", id });
+      return;
+    }
+    this.#flushSlot(slot);
+    this.#slots.delete(id);
+    this.#emit({ t: "stopped", id });
+  }
+
+  /** Runs queued messages of one actor until it is empty or a handler goes async. */
+  #run(slot: Slot): void {
+    const cell = slot.cell!;
+    const kinds = cell.kinds;
+    while (slot.status === "running" && !slot.busy) {
+      const frame = slot.pending.peek();
+      if (frame === undefined) break;
+      const m = frame.m;
+      if (slot.pos >= m.length) {
+        slot.pending.shift();
+        slot.pos = 0;
+        continue;
+      }
+      const seq = frame.seq + (slot.pos >> 1);
+      const entry = kinds[m[slot.pos] as number];
+      const payload = m[slot.pos + 1];
+      slot.pos += 2;
+      if (entry === undefined) {
+        const kind = String(m[slot.pos - 2]);
+        this.#refuse(slot, seq, new InvalidMessageError(cell.path, kind, "unknown message kind"));
+        continue;
+      }
+      let msg = payload;
+      if (!slot.trusted) {
+        const checked = validate(cell.path, entry, payload);
+        if (!checked.ok) {
+          this.#refuse(slot, seq, checked.error);
+          continue;
+        }
+        msg = checked.value;
+      }
+      let result: unknown;
+      try {
+        result = cell.invoke(entry, msg);
+      } catch (error) {
+        this.#crash(slot, seq, error);
+        return;
+      }
+      if (result instanceof Promise) {
+        slot.busy = true;
+        result.then(
+          (value) => {
+            slot.busy = false;
+            if (slot.settled) return this.#settle(slot);
+            this.#done(slot, seq, entry, value);
+            this.#run(slot);
+          },
+          (error) => {
+            slot.busy = false;
+            if (slot.settled) return this.#settle(slot);
+            this.#crash(slot, seq, error);
+          },
+        );
+        return;
+      }
+      this.#done(slot, seq, entry, result);
+    }
+  }
+
+  #settle(slot: Slot): void {
+    const settled = slot.settled!;
+    slot.settled = undefined;
+    settled();
+  }
+
+  #done(slot: Slot, seq: number, entry: KindEntry, value: unknown): void {
+    if (entry.ask) {
+      const reply = entry.reply!.safeParse(value);
+      if (reply.success) {
+        slot.replies.push(seq, REPLY_OK, reply.data);
+      } else {
+        const path = slot.cell!.path;
+        const detail = `reply ${formatIssues(reply.error)}`;
+        const error = new InvalidMessageError(path, entry.kind, detail, { cause: reply.error });
+        slot.replies.push(seq, REPLY_INVALID, serializeError(error));
+      }
+    }
+    slot.ack = seq;
+    this.#touch(slot);
+  }
+
+  #refuse(slot: Slot, seq: number, error: InvalidMessageError): void {
+    slot.replies.push(seq, REPLY_INVALID, serializeError(error));
+    slot.ack = seq;
+    this.#touch(slot);
+  }
+
+  #crash(slot: Slot, seq: number, error: unknown): void {
+    this.#flushSlot(slot);
+    slot.status = "crashed";
+    slot.pending.clear();
+    slot.pos = 0;
+    slot.cell?.abort(error);
+    this.#emit({ t: "crashed", id: slot.id, seq, error: serializeError(error) });
+  }
+
+  #touch(slot: Slot): void {
+    if (!slot.dirty) {
+      slot.dirty = true;
+      this.#dirty.push(slot);
+    }
+    this.#schedule();
+  }
+
+  /** Moves one actor's replies and ack into the outgoing frames now, ahead of what follows. */
+  #flushSlot(slot: Slot): void {
+    if (!slot.dirty) return;
+    slot.dirty = false;
+    const r = slot.replies;
+    slot.replies = [];
+    this.#out.push({ t: "replies", id: slot.id, ack: slot.ack, r });
+  }
+
+  #emit(frame: ToHost): void {
+    this.#out.push(frame);
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    queueMicrotask(this.#flush);
+  }
+
+  #flush = (): void => {
+    this.#scheduled = false;
+    for (const slot of this.#dirty) this.#flushSlot(slot);
+    this.#dirty = [];
+    if (this.#out.length === 0) return;
+    const frames = this.#out;
+    const transfer = this.#transfer;
+    this.#out = [];
+    this.#transfer = [];
+    try {
+      this.#port.post(frames, transfer);
+    } catch (error) {
+      // A reply that cannot be cloned: send each frame alone so that only the bad one fails, and
+      // turn a failed replies frame into errors for its asks.
+      for (const frame of frames) this.#postAlone(frame, error);
+    }
+  };
+
+  #postAlone(frame: ToHost, error: unknown): void {
+    try {
+      this.#port.post([frame], []);
+    } catch {
+      if (frame.t !== "replies") throw error;
+      const r = frame.r.slice();
+      for (let i = 0; i < r.length; i += 3) {
+        try {
+          structuredClone(r[i + 2]);
+        } catch (cause) {
+          r[i + 1] = REPLY_INVALID;
+          r[i + 2] = serializeError(
+            new TypeError("Cannot send reply: it could not be cloned", { cause }),
+          );
+        }
+      }
+      this.#port.post([{ ...frame, r }], []);
+    }
+  }
+
+  #selfRef(id: number): ActorRef {
+    const call = (op: "tell" | "ask" | "stop", kind: string, payload: unknown): Promise<unknown> => {
+      const n = this.#nextCall++;
+      const { promise, resolve, reject } = Promise.withResolvers<unknown>();
+      this.#calls.set(n, { resolve, reject });
+      this.#emit({ t: "call", id, call: n, op, kind, payload });
+      return promise;
+    };
+    const path = (): string => this.#slots.get(id)?.cell?.path ?? "";
+    return {
+      get path() {
+        return path();
+      },
+      tell(kind: string, msg: unknown, _options?: TellOptions): void {
+        call("tell", kind, msg).catch(() => {/* reported by the host as a dead letter */});
+      },
+      send: (kind: string, msg: unknown, _options?: SendOptions) =>
+        call("tell", kind, msg) as Promise<void>,
+      ask: (kind: string, msg: unknown, _options?: AskOptions) => call("ask", kind, msg),
+      // The host stops the actor once the running handler returns; awaiting this inside a handler
+      // resolves as soon as the host has taken the request.
+      stop: () => call("stop", "", null) as Promise<void>,
+    } as unknown as ActorRef<Protocol>;
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * Actors: definitions with typed protocols, the references that reach them, and the context their
+ * handlers run in.
+ *
+ * @example Defining an actor
+ * ```ts
+ * import { ask, defineActor } from "@troupe/troupe/actors";
+ * import { z } from "zod";
+ * import { equal } from "node:assert/strict";
+ *
+ * export const Greeter = defineActor({
+ *   name: "greeter",
+ *   url: import.meta.url,
+ *   protocol: { greet: ask(z.object({ who: z.string() }), z.string()) },
+ *   init: () => ({}),
+ *   handlers: { greet: (_state, msg) => `hello, ${msg.who}` },
+ * });
+ * equal(Greeter.name, "greeter");
+ * ```
+ *
+ * @module
+ */
+
+export {
+  type ActorDefinition,
+  type ActorSpec,
+  ask,
+  type AskKeys,
+  type AskSchema,
+  defineActor,
+  type HandlerResult,
+  type Handlers,
+  type In,
+  isActorDefinition,
+  type Out,
+  type Parsed,
+  type Protocol,
+  type TellKeys,
+} from "./define.ts";
+export type { ActorContext, ActorLogger } from "./context.ts";
+export type { ActorRef, AskOptions, SendOptions, StopOptions, TellOptions } from "./ref.ts";
+export type {
+  ActorStats,
+  ActorStatus,
+  DeadLetter,
+  DeadLetterReason,
+  Delivery,
+  Placement,
+} from "./actor.ts";

@@ -1,0 +1,79 @@
+/**
+ * The typed handle through which every actor is reached, whatever its placement.
+ *
+ * @module
+ */
+
+import type { AskKeys, In, Out, Protocol, TellKeys } from "./define.ts";
+
+/** Options of {@linkcode ActorRef.tell}. */
+export interface TellOptions {
+  /** `ArrayBuffer`s (or other transferables) to move to the actor instead of copying them. */
+  transfer?: Transferable[];
+}
+
+/** Options of {@linkcode ActorRef.send}. */
+export interface SendOptions extends TellOptions {
+  /** Stops waiting for room in a full mailbox; the message is then not sent. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@linkcode ActorRef.ask}. */
+export interface AskOptions extends SendOptions {
+  /**
+   * How long to wait for the reply, in milliseconds, counted from the call; then the ask rejects
+   * with `AskTimeoutError`. `Infinity` waits for as long as the actor lives.
+   *
+   * @default {5000}
+   */
+  timeoutMs?: number;
+}
+
+/** Options of {@linkcode ActorRef.stop}. */
+export interface StopOptions {
+  /**
+   * How long `onStop` may take before the actor is killed, in milliseconds.
+   *
+   * @default {5000}
+   */
+  timeoutMs?: number;
+}
+
+/**
+ * A typed reference to an actor. Wrong kinds, payloads and reply types are compile errors.
+ *
+ * @typeParam P The actor's protocol.
+ */
+export interface ActorRef<P extends Protocol = Protocol> {
+  /** The actor's path from the root: `"/counter"`, `"/jobs/worker-1"`. */
+  readonly path: string;
+  /**
+   * Sends a message without waiting. An invalid payload goes to dead letters with an
+   * `InvalidMessageError`; a stopped actor's message goes to dead letters too.
+   *
+   * @throws {TypeError} When `kind` is not a tell of the protocol.
+   * @throws {MailboxFullError} When the mailbox is full and its policy is `"backpressure"` or
+   * `"reject"`.
+   */
+  tell<K extends TellKeys<P>>(kind: K, msg: In<P[K]>, options?: TellOptions): void;
+  /**
+   * Sends a message and resolves once the mailbox has accepted it, waiting for room when the
+   * mailbox is full: the backpressure-aware tell.
+   *
+   * @throws {InvalidMessageError} When the payload does not match its schema.
+   * @throws {ActorStoppedError} When the actor has stopped.
+   */
+  send<K extends TellKeys<P>>(kind: K, msg: In<P[K]>, options?: SendOptions): Promise<void>;
+  /**
+   * Sends a request and resolves with the handler's reply.
+   *
+   * @throws {InvalidMessageError} When the request or the reply does not match its schema.
+   * @throws {AskTimeoutError} When no reply came within `timeoutMs`.
+   * @throws {ActorStoppedError} When the actor stopped before replying.
+   * @throws {ActorCrashedError} When the actor crashed with the message taken but not answered.
+   * @throws The handler's own error, with its name, message, stack, fields and cause.
+   */
+  ask<K extends AskKeys<P>>(kind: K, msg: In<P[K]>, options?: AskOptions): Promise<Out<P[K]>>;
+  /** Stops the actor: its `signal` aborts, `onStop` runs, queued messages go to dead letters. */
+  stop(options?: StopOptions): Promise<void>;
+}

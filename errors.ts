@@ -1,0 +1,234 @@
+/**
+ * The error classes Troupe throws for conditions callers catch.
+ *
+ * Every class sets `name`, accepts `ErrorOptions` so that `cause` chains survive, and carries the
+ * facts a handler needs as read-only fields (the actor's path, the message kind, the timeout).
+ * Bad arguments are `TypeError` or `RangeError`, never one of these.
+ *
+ * @example Telling the errors apart
+ * ```ts
+ * import { AskTimeoutError, ActorStoppedError } from "@troupe/troupe/errors";
+ * import { assert } from "node:assert/strict";
+ *
+ * const error: Error = new AskTimeoutError("/counter", "get", 50);
+ * assert(error instanceof AskTimeoutError);
+ * assert(!(error instanceof ActorStoppedError));
+ * ```
+ *
+ * @module
+ */
+
+/**
+ * A message did not match its schema, or named a kind the protocol does not have. The message never
+ * reached a handler: an ask rejects with this error and a tell goes to dead letters with it.
+ *
+ * @example
+ * ```ts
+ * import { InvalidMessageError } from "@troupe/troupe/errors";
+ * import { equal } from "node:assert/strict";
+ *
+ * const error = new InvalidMessageError("/counter", "add", "n: expected number, received string");
+ * equal(error.message, 'Invalid "add" message for /counter: n: expected number, received string');
+ * ```
+ */
+export class InvalidMessageError extends Error {
+  /** The path of the actor the message was for. */
+  readonly path: string;
+  /** The message kind. */
+  readonly kind: string;
+  /** What was wrong, one line per schema issue with its path. */
+  readonly detail: string;
+
+  /**
+   * @param path The path of the actor the message was for.
+   * @param kind The message kind.
+   * @param detail What was wrong.
+   * @param options The `cause` (the schema error) travels here.
+   */
+  constructor(path: string, kind: string, detail: string, options?: ErrorOptions) {
+    super(`Invalid "${kind}" message for ${path}: ${detail}`, options);
+    this.name = "InvalidMessageError";
+    this.path = path;
+    this.kind = kind;
+    this.detail = detail;
+  }
+}
+
+/**
+ * An ask got no reply within its timeout. The actor may still process the message.
+ *
+ * @example
+ * ```ts
+ * import { AskTimeoutError } from "@troupe/troupe/errors";
+ * import { equal } from "node:assert/strict";
+ *
+ * const error = new AskTimeoutError("/counter", "get", 50);
+ * equal(error.message, 'Ask "get" to /counter timed out after 50 ms');
+ * ```
+ */
+export class AskTimeoutError extends Error {
+  /** The path of the actor that was asked. */
+  readonly path: string;
+  /** The message kind. */
+  readonly kind: string;
+  /** The timeout that passed, in milliseconds. */
+  readonly timeoutMs: number;
+
+  /**
+   * @param path The path of the actor that was asked.
+   * @param kind The message kind.
+   * @param timeoutMs The timeout that passed, in milliseconds.
+   * @param options Standard error options.
+   */
+  constructor(path: string, kind: string, timeoutMs: number, options?: ErrorOptions) {
+    super(`Ask "${kind}" to ${path} timed out after ${timeoutMs} ms`, options);
+    this.name = "AskTimeoutError";
+    this.path = path;
+    this.kind = kind;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/**
+ * The actor has stopped (or is stopping) and takes no more messages; asks that were queued or in
+ * flight when it stopped reject with this error too.
+ *
+ * @example
+ * ```ts
+ * import { ActorStoppedError } from "@troupe/troupe/errors";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(new ActorStoppedError("/counter").message, "Actor /counter has stopped");
+ * ```
+ */
+export class ActorStoppedError extends Error {
+  /** The path of the stopped actor. */
+  readonly path: string;
+
+  /**
+   * @param path The path of the stopped actor.
+   * @param options Standard error options.
+   */
+  constructor(path: string, options?: ErrorOptions) {
+    super(`Actor ${path} has stopped`, options);
+    this.name = "ActorStoppedError";
+    this.path = path;
+  }
+}
+
+/**
+ * The actor crashed (its worker died, or a handler failed) while the message was taken but not yet
+ * answered. `cause` holds the crash's error when one is known.
+ *
+ * @example
+ * ```ts
+ * import { ActorCrashedError } from "@troupe/troupe/errors";
+ * import { equal } from "node:assert/strict";
+ *
+ * const error = new ActorCrashedError("/worker-1", { cause: new Error("boom") });
+ * equal(error.message, "Actor /worker-1 crashed: boom");
+ * ```
+ */
+export class ActorCrashedError extends Error {
+  /** The path of the actor that crashed. */
+  readonly path: string;
+
+  /**
+   * @param path The path of the actor that crashed.
+   * @param options The crash's error travels as `cause`.
+   */
+  constructor(path: string, options?: ErrorOptions) {
+    const reason = options?.cause instanceof Error ? `: ${options.cause.message}` : "";
+    super(`Actor ${path} crashed${reason}`, options);
+    this.name = "ActorCrashedError";
+    this.path = path;
+  }
+}
+
+/**
+ * A mailbox is full and its overflow policy refuses the message: `"reject"` always, and
+ * `"backpressure"` for a `tell` (which cannot wait; `send` waits instead).
+ *
+ * @example
+ * ```ts
+ * import { MailboxFullError } from "@troupe/troupe/errors";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(new MailboxFullError(100, "/jobs").message, "Mailbox of /jobs is full (capacity 100)");
+ * ```
+ */
+export class MailboxFullError extends Error {
+  /** The mailbox's capacity. */
+  readonly capacity: number;
+  /** Whose mailbox it is: an actor's path, or a description. */
+  readonly owner: string;
+
+  /**
+   * @param capacity The mailbox's capacity.
+   * @param owner Whose mailbox it is.
+   * @param options Standard error options.
+   */
+  constructor(capacity: number, owner = "mailbox", options?: ErrorOptions) {
+    super(`Mailbox of ${owner} is full (capacity ${capacity})`, options);
+    this.name = "MailboxFullError";
+    this.capacity = capacity;
+    this.owner = owner;
+  }
+}
+
+/**
+ * A mailbox or queue was closed: a waiting `take`/`put` is woken with this error, and so is any
+ * later call.
+ *
+ * @example
+ * ```ts
+ * import { MailboxClosedError } from "@troupe/troupe/errors";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(new MailboxClosedError("/jobs").message, "Mailbox of /jobs is closed");
+ * ```
+ */
+export class MailboxClosedError extends Error {
+  /** Whose mailbox it is: an actor's path, or a description. */
+  readonly owner: string;
+
+  /**
+   * @param owner Whose mailbox it is.
+   * @param options Standard error options.
+   */
+  constructor(owner = "mailbox", options?: ErrorOptions) {
+    super(`Mailbox of ${owner} is closed`, options);
+    this.name = "MailboxClosedError";
+    this.owner = owner;
+  }
+}
+
+/**
+ * An actor could not be started: its module did not load, did not export the definition, or its
+ * `init` threw. `cause` holds the underlying error.
+ *
+ * @example
+ * ```ts
+ * import { SpawnError } from "@troupe/troupe/errors";
+ * import { equal } from "node:assert/strict";
+ *
+ * const error = new SpawnError("/db", "init threw", { cause: new Error("no such file") });
+ * equal(error.message, "Cannot start /db: init threw: no such file");
+ * ```
+ */
+export class SpawnError extends Error {
+  /** The path the actor would have had. */
+  readonly path: string;
+
+  /**
+   * @param path The path the actor would have had.
+   * @param reason What went wrong, in a few words.
+   * @param options The underlying error travels as `cause`.
+   */
+  constructor(path: string, reason: string, options?: ErrorOptions) {
+    const detail = options?.cause instanceof Error ? `: ${options.cause.message}` : "";
+    super(`Cannot start ${path}: ${reason}${detail}`, options);
+    this.name = "SpawnError";
+    this.path = path;
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * Bounded queues: the `Mailbox` every actor's messages wait in, with overflow policies and a
+ * priority lane for system messages.
+ *
+ * @example A mailbox that drops its oldest message when full
+ * ```ts
+ * import { Mailbox } from "@troupe/troupe/mailbox";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const dropped: number[] = [];
+ * const mailbox = new Mailbox<number>({
+ *   capacity: 2,
+ *   overflow: "drop_oldest",
+ *   onDrop: (item) => dropped.push(item),
+ * });
+ * mailbox.offer(1);
+ * mailbox.offer(2);
+ * mailbox.offer(3);
+ * deepEqual(dropped, [1]);
+ * deepEqual(mailbox.drain(), [2, 3]);
+ * ```
+ *
+ * @module
+ */
+
+export { type DropReason, Mailbox, type MailboxOptions, type OverflowPolicy } from "./mailbox.ts";

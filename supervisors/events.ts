@@ -1,0 +1,169 @@
+/**
+ * Lifecycle events of an actor system, as data: a union keyed on `type`, delivered to listeners
+ * and to async iterators.
+ *
+ * @module
+ */
+
+import type { DeadLetter, Placement } from "../actors/actor.ts";
+import { Deque } from "../mailbox/_deque.ts";
+
+/** An actor started (first incarnation). */
+export interface StartedEvent {
+  readonly type: "started";
+  readonly path: string;
+  readonly placement: Placement;
+}
+
+/** An actor crashed: a handler threw, its worker died, or it hung. */
+export interface CrashedEvent {
+  readonly type: "crashed";
+  readonly path: string;
+  readonly error: Error;
+}
+
+/** An actor was restarted after a crash. */
+export interface RestartedEvent {
+  readonly type: "restarted";
+  readonly path: string;
+  /** How many times it has been restarted, this one included. */
+  readonly restarts: number;
+}
+
+/** An actor stopped. */
+export interface StoppedEvent {
+  readonly type: "stopped";
+  readonly path: string;
+}
+
+/** A supervisor gave up and passed the failure to its parent. */
+export interface EscalatedEvent {
+  readonly type: "escalated";
+  readonly path: string;
+  readonly error: Error;
+}
+
+/** A message will never be handled. */
+export interface DeadLetterEvent {
+  readonly type: "dead_letter";
+  readonly path: string;
+  readonly letter: DeadLetter;
+}
+
+/** An actor stopped answering heartbeats and was replaced; its thread was abandoned. */
+export interface HungEvent {
+  readonly type: "hung";
+  readonly path: string;
+  readonly error: Error;
+}
+
+/** The system began to shut down. */
+export interface ShutdownEvent {
+  readonly type: "shutdown";
+  readonly path: string;
+  /** Why: `undefined` for a requested shutdown, else the error that brought the system down. */
+  readonly error: Error | undefined;
+}
+
+/** Every lifecycle event of an actor system. */
+export type SystemEvent =
+  | StartedEvent
+  | CrashedEvent
+  | RestartedEvent
+  | StoppedEvent
+  | EscalatedEvent
+  | DeadLetterEvent
+  | HungEvent
+  | ShutdownEvent;
+
+/**
+ * A stream of system events: subscribe with `on(listener)` or iterate with `for await`. Iteration
+ * ends when the system has closed. An iterator that falls behind buffers; a listener that throws
+ * is unsubscribed (its error is not allowed to break the system).
+ *
+ * @example Counting crashes
+ * ```ts
+ * import { EventStream } from "@troupe/troupe/supervisors";
+ * import { equal } from "node:assert/strict";
+ *
+ * const events = new EventStream();
+ * let crashes = 0;
+ * const off = events.on((event) => {
+ *   if (event.type === "crashed") crashes++;
+ * });
+ * events.emit({ type: "crashed", path: "/a", error: new Error("boom") });
+ * off();
+ * events.emit({ type: "crashed", path: "/a", error: new Error("boom") });
+ * equal(crashes, 1);
+ * ```
+ */
+export class EventStream implements AsyncIterable<SystemEvent> {
+  readonly #listeners = new Set<(event: SystemEvent) => void>();
+  #closed = false;
+
+  /**
+   * Calls `listener` with every later event.
+   *
+   * @param listener Called synchronously as each event happens.
+   * @returns A function that unsubscribes.
+   */
+  on(listener: (event: SystemEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Publishes an event to every listener and iterator. */
+  emit(event: SystemEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch {
+        this.#listeners.delete(listener);
+      }
+    }
+  }
+
+  /** Ends every iterator once it has read what was buffered. */
+  close(): void {
+    this.#closed = true;
+    for (const listener of [...this.#listeners]) {
+      (listener as { end?: () => void }).end?.();
+    }
+  }
+
+  /** Iterates later events until the system closes. */
+  [Symbol.asyncIterator](): AsyncIterator<SystemEvent> {
+    const buffer = new Deque<SystemEvent>();
+    let waiting: ((result: IteratorResult<SystemEvent>) => void) | undefined;
+    let ended = this.#closed;
+    const listener = Object.assign((event: SystemEvent) => {
+      if (waiting) {
+        const resolve = waiting;
+        waiting = undefined;
+        resolve({ value: event, done: false });
+      } else {
+        buffer.push(event);
+      }
+    }, {
+      end: () => {
+        ended = true;
+        this.#listeners.delete(listener);
+        if (waiting) waiting({ value: undefined, done: true });
+        waiting = undefined;
+      },
+    });
+    if (!ended) this.#listeners.add(listener);
+    return {
+      next: () => {
+        const event = buffer.shift();
+        if (event !== undefined) return Promise.resolve({ value: event, done: false });
+        if (ended) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve) => waiting = resolve);
+      },
+      return: () => {
+        listener.end();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    };
+  }
+}

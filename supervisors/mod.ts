@@ -1,0 +1,35 @@
+/**
+ * The actor system and its lifecycle events.
+ *
+ * @example Starting and shutting down a system
+ * ```ts
+ * import { ActorSystem } from "@troupe/troupe/supervisors";
+ * import { equal } from "node:assert/strict";
+ *
+ * const system = await ActorSystem.start({ name: "app" });
+ * await system.shutdown();
+ * equal(await system.closed(), undefined);
+ * ```
+ *
+ * @module
+ */
+
+export {
+  ActorSystem,
+  type ShutdownOptions,
+  type SpawnOptions,
+  type SystemOptions,
+  type SystemStats,
+} from "./system.ts";
+export {
+  type CrashedEvent,
+  type DeadLetterEvent,
+  type EscalatedEvent,
+  EventStream,
+  type HungEvent,
+  type RestartedEvent,
+  type ShutdownEvent,
+  type StartedEvent,
+  type StoppedEvent,
+  type SystemEvent,
+} from "./events.ts";
