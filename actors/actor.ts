@@ -17,10 +17,12 @@ import {
   AskTimeoutError,
   SpawnError,
 } from "../errors.ts";
+import type { Deadlines } from "../_util.ts";
 import { Deque } from "../mailbox/_deque.ts";
 import { Mailbox, type OverflowPolicy } from "../mailbox/mailbox.ts";
 import {
   deserializeError,
+  REPLY_INVALID,
   REPLY_OK,
   type SerializedError,
   serializeError,
@@ -125,6 +127,8 @@ interface Envelope {
 /** At most this many delivery frames per actor travel unacknowledged: later messages batch up. */
 const MAX_FRAMES_IN_FLIGHT = 2;
 
+const RESOLVED: Promise<void> = Promise.resolve();
+
 let nextId = 1;
 
 /** The host side of one actor. */
@@ -140,6 +144,7 @@ export class ActorCore implements EndpointMember {
 
   readonly #owner: ActorOwner;
   readonly #acquire: (actor: ActorCore) => Endpoint;
+  readonly #deadlines: Deadlines;
   readonly #kinds: Map<string, KindEntry>;
   readonly #mailbox: Mailbox<Envelope>;
   readonly #ledger = new Deque<Envelope>();
@@ -165,7 +170,9 @@ export class ActorCore implements EndpointMember {
     options: ActorOptions,
     owner: ActorOwner,
     acquire: (actor: ActorCore) => Endpoint,
+    deadlines: Deadlines,
   ) {
+    this.#deadlines = deadlines;
     this.def = def;
     this.path = path;
     this.args = args;
@@ -285,20 +292,25 @@ export class ActorCore implements EndpointMember {
     this.#wake();
   }
 
-  async send(kind: string, msg: unknown, options?: SendOptions): Promise<void> {
-    const entry = this.#entry(kind, false);
-    if (this.#status === "stopping" || this.#status === "stopped") {
-      throw new ActorStoppedError(this.path);
+  send(kind: string, msg: unknown, options?: SendOptions): Promise<void> {
+    let envelope: Envelope;
+    try {
+      const entry = this.#entry(kind, false);
+      if (this.#status === "stopping" || this.#status === "stopped") {
+        throw new ActorStoppedError(this.path);
+      }
+      const checked = validate(this.path, entry, msg);
+      if (!checked.ok) throw checked.error;
+      envelope = this.#envelope(entry, checked.value, options?.transfer, undefined);
+      if (this.#mailbox.userSize < this.#mailbox.capacity && this.#mailbox.waitingPutters === 0) {
+        this.#mailbox.offer(envelope);
+        this.#wake();
+        return RESOLVED;
+      }
+    } catch (error) {
+      return Promise.reject(error);
     }
-    const checked = validate(this.path, entry, msg);
-    if (!checked.ok) throw checked.error;
-    const envelope = this.#envelope(entry, checked.value, options?.transfer, undefined);
-    if (this.#mailbox.userSize < this.#mailbox.capacity && this.#mailbox.waitingPutters === 0) {
-      this.#mailbox.offer(envelope);
-    } else {
-      await this.#mailbox.put(envelope, { signal: options?.signal });
-    }
-    this.#wake();
+    return this.#mailbox.put(envelope, { signal: options?.signal }).then(() => this.#wake());
   }
 
   ask(kind: string, msg: unknown, options?: AskOptions): Promise<unknown> {
@@ -324,18 +336,19 @@ export class ActorCore implements EndpointMember {
 
     const { promise, resolve, reject } = Promise.withResolvers<unknown>();
     const reply: AskReply = { resolve, reject, settled: false, cleanup: undefined };
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const onAbort = () => settle(reply, false, signal!.reason);
-    if (timeoutMs !== Infinity) {
-      timer = setTimeout(() => {
-        settle(reply, false, new AskTimeoutError(this.path, kind, timeoutMs));
-      }, timeoutMs);
+    const deadline = timeoutMs === Infinity ? undefined : this.#deadlines.add(timeoutMs, () => {
+      settle(reply, false, new AskTimeoutError(this.path, kind, timeoutMs));
+    });
+    if (signal === undefined) {
+      if (deadline !== undefined) reply.cleanup = () => this.#deadlines.cancel(deadline);
+    } else {
+      const onAbort = () => settle(reply, false, signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+      reply.cleanup = () => {
+        if (deadline !== undefined) this.#deadlines.cancel(deadline);
+        signal.removeEventListener("abort", onAbort);
+      };
     }
-    signal?.addEventListener("abort", onAbort, { once: true });
-    reply.cleanup = () => {
-      if (timer !== undefined) clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-    };
 
     const envelope = this.#envelope(entry, checked.value, options?.transfer, reply);
     if (this.#mailbox.userSize < this.#mailbox.capacity && this.#mailbox.waitingPutters === 0) {
@@ -458,7 +471,9 @@ export class ActorCore implements EndpointMember {
       const ok = r[i + 1] === REPLY_OK;
       const value = ok ? r[i + 2] : deserializeError(r[i + 2] as SerializedError);
       if (envelope.reply) settle(envelope.reply, ok, value);
-      else if (!ok) this.#deadLetter(envelope, "invalid", value as Error);
+      else if (!ok) {
+        this.#deadLetter(envelope, r[i + 1] === REPLY_INVALID ? "invalid" : "crashed", value as Error);
+      }
     }
     this.#ack(ack);
   }

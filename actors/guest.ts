@@ -12,6 +12,7 @@
 
 import { Deque } from "../mailbox/_deque.ts";
 import {
+  REPLY_ERROR,
   REPLY_INVALID,
   REPLY_OK,
   serializeError,
@@ -166,13 +167,14 @@ export class Guest {
       this.#emit({ t: "stopped", id });
       return;
     }
-    const wasBusy = slot.busy;
     slot.status = "stopping";
     slot.pending.clear();
     slot.pos = 0;
-    if (wasBusy) await new Promise<void>((resolve) => slot.settled = resolve);
+    const cell = slot.cell;
+    cell?.abort(new DOMException(`Actor ${cell.path} is stopping`, "AbortError"));
+    if (slot.busy) await new Promise<void>((resolve) => slot.settled = resolve);
     try {
-      await slot.cell?.stop();
+      await cell?.stop();
     } catch (error) {
       this.#flushSlot(slot);
       this.#slots.delete(id);
@@ -228,14 +230,15 @@ export class Guest {
         result.then(
           (value) => {
             slot.busy = false;
-            if (slot.settled) return this.#settle(slot);
             this.#done(slot, seq, entry, value);
-            this.#run(slot);
+            this.#resume(slot);
           },
           (error) => {
             slot.busy = false;
-            if (slot.settled) return this.#settle(slot);
-            this.#crash(slot, seq, error);
+            if (slot.status !== "stopping") return this.#crash(slot, seq, error);
+            // Rejected while stopping (most often because ctx.signal aborted): answer, no crash.
+            this.#answer(slot, seq, REPLY_ERROR, serializeError(error));
+            this.#resume(slot);
           },
         );
         return;
@@ -244,8 +247,10 @@ export class Guest {
     }
   }
 
-  #settle(slot: Slot): void {
-    const settled = slot.settled!;
+  /** After an async handler settled: wakes a pending stop, or runs the next messages. */
+  #resume(slot: Slot): void {
+    const settled = slot.settled;
+    if (settled === undefined) return this.#run(slot);
     slot.settled = undefined;
     settled();
   }
@@ -267,7 +272,11 @@ export class Guest {
   }
 
   #refuse(slot: Slot, seq: number, error: InvalidMessageError): void {
-    slot.replies.push(seq, REPLY_INVALID, serializeError(error));
+    this.#answer(slot, seq, REPLY_INVALID, serializeError(error));
+  }
+
+  #answer(slot: Slot, seq: number, status: number, value: unknown): void {
+    slot.replies.push(seq, status, value);
     slot.ack = seq;
     this.#touch(slot);
   }

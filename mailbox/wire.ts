@@ -38,7 +38,9 @@ export type ToGuest =
   | { t: "result"; call: number; ok: boolean; value: unknown }
   | { t: "ping"; n: number };
 
-/** Reply status codes inside a `replies` frame. */
+/** Reply status inside a `replies` frame: the handler failed (while stopping; else it is a crash). */
+export const REPLY_ERROR = 0;
+/** Reply status inside a `replies` frame: the handler's reply follows. */
 export const REPLY_OK = 1;
 /** The message was refused by its schema (or the reply by its): not a crash. */
 export const REPLY_INVALID = 2;
@@ -135,7 +137,7 @@ export function deserializeError(data: SerializedError): Error {
     Object.defineProperty(error, "message", { value: data.message, writable: true });
     if (options) Object.defineProperty(error, "cause", { value: options.cause, writable: true });
   } else {
-    const Builtin = BUILTINS[data.name] ?? Error;
+    const Builtin = BUILTINS[data.name] ?? denoError(data.name) ?? Error;
     error = new (Builtin as ErrorConstructor)(data.message, options);
   }
   Object.defineProperty(error, "name", {
@@ -149,6 +151,13 @@ export function deserializeError(data: SerializedError): Error {
   }
   if (data.fields) Object.assign(error, data.fields);
   return error;
+}
+
+/** `Deno.errors.NotFound` and its siblings, where the runtime has them. */
+function denoError(name: string): (new (message?: string) => Error) | undefined {
+  const errors = (globalThis as { Deno?: { errors?: Record<string, unknown> } }).Deno?.errors;
+  const candidate = errors !== undefined && Object.hasOwn(errors, name) ? errors[name] : undefined;
+  return typeof candidate === "function" ? candidate as new (message?: string) => Error : undefined;
 }
 
 function describe(value: unknown): string {

@@ -70,9 +70,13 @@ export function parseOptions<S extends z.ZodType>(
 function explain(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case "too_small":
-      return `must be at least ${issue.minimum}`;
+      return issue.inclusive === false
+        ? `must be greater than ${issue.minimum}`
+        : `must be at least ${issue.minimum}`;
     case "too_big":
-      return `must be at most ${issue.maximum}`;
+      return issue.inclusive === false
+        ? `must be less than ${issue.maximum}`
+        : `must be at most ${issue.maximum}`;
     case "invalid_value":
       return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
     case "invalid_type":

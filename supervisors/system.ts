@@ -10,6 +10,7 @@ import type { ActorDefinition, Protocol } from "../actors/define.ts";
 import { Placements } from "../actors/placement.ts";
 import type { ActorRef } from "../actors/ref.ts";
 import { Deque } from "../mailbox/_deque.ts";
+import { Deadlines } from "../_util.ts";
 import {
   actorOptionsSchema,
   parseOptions,
@@ -110,6 +111,7 @@ export class ActorSystem implements AsyncDisposable {
   readonly #deadLetters: Deque<DeadLetter> = new Deque();
   readonly #deadLetterBuffer: number;
   readonly #controller = new AbortController();
+  readonly #deadlines = new Deadlines();
   readonly #closed = Promise.withResolvers<Error | undefined>();
   #deadLetterCount = 0;
   #shutdown: Promise<void> | undefined;
@@ -178,6 +180,7 @@ export class ActorSystem implements AsyncDisposable {
       resolveActorOptions(parsed),
       this.#owner,
       this.#placements.acquire,
+      this.#deadlines,
     );
     this.#actors.set(path, core);
     core.stopped().then(() => {
@@ -204,7 +207,7 @@ export class ActorSystem implements AsyncDisposable {
    *
    * @throws {TypeError} When no actor lives at `path`, or it runs another definition.
    */
-  lookup<P extends Protocol>(def: ActorDefinition<P, never, unknown>, path: string): ActorRef<P> {
+  lookup<P extends Protocol, A, S>(def: ActorDefinition<P, A, S>, path: string): ActorRef<P> {
     const core = this.#actors.get(path);
     if (core === undefined) throw new TypeError(`Cannot find actor ${path}`);
     if (core.def !== (def as unknown)) {
@@ -271,6 +274,7 @@ export class ActorSystem implements AsyncDisposable {
       await core.stop({ timeoutMs });
     }
     this.#placements.close();
+    this.#deadlines.clear();
     this.events.close();
     this.#closed.resolve(error);
   }

@@ -1,0 +1,21 @@
+// Actors the benchmarks drive.
+import { z } from "zod";
+import { ask, defineActor } from "../mod.ts";
+
+export const Sink = defineActor({
+  name: "sink",
+  url: import.meta.url,
+  protocol: {
+    add: z.object({ n: z.number().int() }),
+    count: ask(z.object({}), z.number()),
+    echo: ask(z.object({ n: z.number() }), z.number()),
+  },
+  init: () => ({ count: 0 }),
+  handlers: {
+    add(state, msg) {
+      state.count += msg.n;
+    },
+    count: (state) => state.count,
+    echo: (_state, msg) => msg.n,
+  },
+});
