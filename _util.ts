@@ -55,7 +55,11 @@ export class Deadlines {
     this.#disarm();
     this.#armedAt = at;
     this.#timer = setTimeout(this.#expire, Math.max(0, at - performance.now()));
-    Deno.unrefTimer(this.#timer as unknown as number);
+    try {
+      Deno.unrefTimer(this.#timer as unknown as number);
+    } catch {
+      // Not a Deno timer (fake timers in tests): nothing to unref.
+    }
   }
 
   #disarm(): void {

@@ -373,7 +373,7 @@ export class ActorCore implements EndpointMember {
   }
 
   #wake(): void {
-    if (this.#pumpScheduled || this.#status !== "running") return;
+    if (this.#pumpScheduled || this.#status !== "running" || this.#mailbox.size === 0) return;
     this.#pumpScheduled = true;
     this.#endpoint!.schedulePump(this);
   }

@@ -13,7 +13,7 @@ export const ACTOR_DEFAULTS = {
   placement: "worker",
   capacity: 1_000,
   overflow: "backpressure",
-  prefetch: 256,
+  prefetch: 1_024,
   delivery: "at_most_once",
   maxDeliveries: 3,
   askTimeoutMs: 5_000,

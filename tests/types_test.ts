@@ -1,0 +1,64 @@
+/**
+ * Type inference is part of the contract: these lines are checked by `deno check` (run by
+ * `deno task test` before the tests). Each `@ts-expect-error` fails the check if the line it
+ * guards ever compiles.
+ */
+import { equal } from "node:assert/strict";
+import { z } from "zod";
+import { type ActorRef, ask, defineActor } from "../mod.ts";
+import type { Counter } from "./fixtures/counter.ts";
+
+type CounterRef = ActorRef<typeof Counter.protocol>;
+
+function callers(ref: CounterRef): void {
+  ref.tell("add", { n: 1 });
+  const count: Promise<number> = ref.ask("get", {});
+  void count;
+  // @ts-expect-error an unknown kind
+  ref.tell("subtract", { n: 1 });
+  // @ts-expect-error a payload of the wrong type
+  ref.tell("add", { n: "1" });
+  // @ts-expect-error a missing field
+  ref.tell("add", {});
+  // @ts-expect-error an ask kind cannot be told
+  ref.tell("get", {});
+  // @ts-expect-error a tell kind cannot be asked
+  void ref.ask("add", { n: 1 });
+  // @ts-expect-error the reply of "get" is a number
+  const text: Promise<string> = ref.ask("get", {});
+  void text;
+  // @ts-expect-error send takes tell kinds only
+  void ref.send("get", {});
+}
+
+function definitions(): void {
+  defineActor({
+    name: "typed",
+    url: import.meta.url,
+    protocol: { get: ask(z.object({}), z.number()), put: z.object({ value: z.string() }) },
+    init: () => ({ value: "" }),
+    handlers: {
+      // @ts-expect-error an ask handler must return its reply type
+      get: (state) => state.value,
+      put(state, msg) {
+        state.value = msg.value;
+        // @ts-expect-error the message is typed by its schema
+        state.value = msg.missing;
+      },
+    },
+  });
+  defineActor({
+    name: "incomplete",
+    url: import.meta.url,
+    protocol: { a: z.object({}), b: z.object({}) },
+    init: () => ({}),
+    // @ts-expect-error every kind needs a handler
+    handlers: { a() {} },
+  });
+}
+
+Deno.test("wrong kinds, payloads and reply types are compile errors", () => {
+  // The checks above run at compile time; here only their presence is asserted.
+  equal(typeof callers, "function");
+  equal(typeof definitions, "function");
+});
