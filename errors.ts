@@ -8,7 +8,7 @@
  * @example Telling the errors apart
  * ```ts
  * import { AskTimeoutError, ActorStoppedError } from "@troupe/troupe/errors";
- * import { assert } from "node:assert/strict";
+ * import { ok as assert } from "node:assert/strict";
  *
  * const error: Error = new AskTimeoutError("/counter", "get", 50);
  * assert(error instanceof AskTimeoutError);
@@ -40,6 +40,8 @@ export class InvalidMessageError extends Error {
   readonly detail: string;
 
   /**
+   * Creates the error.
+   *
    * @param path The path of the actor the message was for.
    * @param kind The message kind.
    * @param detail What was wrong.
@@ -75,6 +77,8 @@ export class AskTimeoutError extends Error {
   readonly timeoutMs: number;
 
   /**
+   * Creates the error.
+   *
    * @param path The path of the actor that was asked.
    * @param kind The message kind.
    * @param timeoutMs The timeout that passed, in milliseconds.
@@ -106,6 +110,8 @@ export class ActorStoppedError extends Error {
   readonly path: string;
 
   /**
+   * Creates the error.
+   *
    * @param path The path of the stopped actor.
    * @param options Standard error options.
    */
@@ -134,6 +140,8 @@ export class ActorCrashedError extends Error {
   readonly path: string;
 
   /**
+   * Creates the error.
+   *
    * @param path The path of the actor that crashed.
    * @param options The crash's error travels as `cause`.
    */
@@ -164,6 +172,8 @@ export class MailboxFullError extends Error {
   readonly owner: string;
 
   /**
+   * Creates the error.
+   *
    * @param capacity The mailbox's capacity.
    * @param owner Whose mailbox it is.
    * @param options Standard error options.
@@ -193,6 +203,8 @@ export class MailboxClosedError extends Error {
   readonly owner: string;
 
   /**
+   * Creates the error.
+   *
    * @param owner Whose mailbox it is.
    * @param options Standard error options.
    */
@@ -221,6 +233,8 @@ export class SpawnError extends Error {
   readonly path: string;
 
   /**
+   * Creates the error.
+   *
    * @param path The path the actor would have had.
    * @param reason What went wrong, in a few words.
    * @param options The underlying error travels as `cause`.

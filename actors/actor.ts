@@ -11,12 +11,7 @@
  * @module
  */
 
-import {
-  ActorCrashedError,
-  ActorStoppedError,
-  AskTimeoutError,
-  SpawnError,
-} from "../errors.ts";
+import { ActorCrashedError, ActorStoppedError, AskTimeoutError, SpawnError } from "../errors.ts";
 import type { Deadlines } from "../_util.ts";
 import { Deque } from "../mailbox/_deque.ts";
 import { Mailbox, type OverflowPolicy } from "../mailbox/mailbox.ts";
@@ -255,7 +250,9 @@ export class ActorCore implements EndpointMember {
     try {
       endpoint.post(frame);
     } catch (error) {
-      this.#startFailed(new SpawnError(this.path, "its arguments could not be cloned", { cause: error }));
+      this.#startFailed(
+        new SpawnError(this.path, "its arguments could not be cloned", { cause: error }),
+      );
     }
   }
 
@@ -472,7 +469,11 @@ export class ActorCore implements EndpointMember {
       const value = ok ? r[i + 2] : deserializeError(r[i + 2] as SerializedError);
       if (envelope.reply) settle(envelope.reply, ok, value);
       else if (!ok) {
-        this.#deadLetter(envelope, r[i + 1] === REPLY_INVALID ? "invalid" : "crashed", value as Error);
+        this.#deadLetter(
+          envelope,
+          r[i + 1] === REPLY_INVALID ? "invalid" : "crashed",
+          value as Error,
+        );
       }
     }
     this.#ack(ack);

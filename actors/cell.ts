@@ -5,9 +5,8 @@
  * @module
  */
 
-import type { z } from "zod";
 import { InvalidMessageError } from "../errors.ts";
-import type { ActorDefinition, Protocol } from "./define.ts";
+import type { ActorDefinition, Schema, SchemaIssue } from "./define.ts";
 import { isAsk } from "./define.ts";
 import type { ActorContext, ActorLogger } from "./context.ts";
 import type { ActorRef } from "./ref.ts";
@@ -17,8 +16,8 @@ export interface KindEntry {
   readonly kind: string;
   readonly index: number;
   readonly ask: boolean;
-  readonly request: z.ZodType;
-  readonly reply: z.ZodType | undefined;
+  readonly request: Schema;
+  readonly reply: Schema | undefined;
 }
 
 type AnyHandler = (state: unknown, msg: unknown, ctx: ActorContext) => unknown;
@@ -33,7 +32,7 @@ export function kindTable(def: ActorDefinition): readonly KindEntry[] {
       const schema = def.protocol[kind];
       return isAsk(schema)
         ? { kind, index, ask: true, request: schema.request, reply: schema.reply }
-        : { kind, index, ask: false, request: schema as z.ZodType, reply: undefined };
+        : { kind, index, ask: false, request: schema, reply: undefined };
     });
     tables.set(def, table);
   }
@@ -41,9 +40,11 @@ export function kindTable(def: ActorDefinition): readonly KindEntry[] {
 }
 
 /** Formats zod issues as one line: `n: Invalid input; tags.0: Too small`. */
-export function formatIssues(error: z.ZodError): string {
+export function formatIssues(error: { readonly issues: readonly SchemaIssue[] }): string {
   return error.issues
-    .map((issue) => `${issue.path.length ? issue.path.join(".") : "(root)"}: ${issue.message}`)
+    .map((issue) =>
+      `${issue.path.length ? issue.path.map(String).join(".") : "(root)"}: ${issue.message}`
+    )
     .join("; ");
 }
 
@@ -149,6 +150,3 @@ function logger(path: string): ActorLogger {
     error: (...data) => console.error(prefix, ...data),
   };
 }
-
-/** Re-exported for the guest: the protocol type of any definition. */
-export type AnyProtocol = Protocol;

@@ -4,21 +4,57 @@
  * @module
  */
 
-import type { z } from "zod";
 import type { ActorContext } from "./context.ts";
 
-const ASK: unique symbol = Symbol.for("troupe.ask");
-const DEFINITION: unique symbol = Symbol.for("troupe.definition");
+/** One problem a schema found, with the path of the offending field. */
+export interface SchemaIssue {
+  /** Where in the value: `["tags", 0]`; empty for the value itself. */
+  readonly path: readonly PropertyKey[];
+  /** What is wrong. */
+  readonly message: string;
+}
+
+/** What a schema returns from `safeParse`. */
+export type SchemaResult<T> =
+  | { readonly success: true; readonly data: T }
+  | { readonly success: false; readonly error: { readonly issues: readonly SchemaIssue[] } };
+
+/**
+ * What Troupe needs of a schema. Every zod 4 schema (`z.object(…)`, `z.number()`, …) fits: it
+ * validates with `safeParse`, and carries its input and output types in its Standard Schema
+ * properties.
+ *
+ * @typeParam Output The type a valid value parses to.
+ * @typeParam Input The type a caller passes in.
+ */
+export interface Schema<Output = unknown, Input = unknown> {
+  /** Validates a value: the parsed value, or the issues that refused it. */
+  safeParse(value: unknown): SchemaResult<Output>;
+  /** The Standard Schema properties, which carry the types. */
+  readonly "~standard": {
+    readonly types?: { readonly input: Input; readonly output: Output } | undefined;
+  };
+}
+
+/** The type a schema parses to. */
+export type SchemaOutput<S> = S extends { readonly "~standard": { readonly types?: infer T } }
+  ? NonNullable<T> extends { readonly output: infer O } ? O : unknown
+  : unknown;
+
+/** The type a schema accepts. */
+export type SchemaInput<S> = S extends { readonly "~standard": { readonly types?: infer T } }
+  ? NonNullable<T> extends { readonly input: infer I } ? I : unknown
+  : unknown;
 
 /**
  * The schema of an ask: the request a caller sends and the reply the handler returns.
  *
- * @typeParam Req The request's zod schema.
- * @typeParam Rep The reply's zod schema.
+ * @typeParam Req The request's schema.
+ * @typeParam Rep The reply's schema.
  */
-export interface AskSchema<Req extends z.ZodType = z.ZodType, Rep extends z.ZodType = z.ZodType> {
+export interface AskSchema<Req extends Schema = Schema, Rep extends Schema = Schema> {
   /** Brands the object as an ask. */
-  readonly [ASK]: true;
+  readonly "~troupe": "ask";
   /** The request's schema. */
   readonly request: Req;
   /** The reply's schema. */
@@ -44,44 +80,48 @@ export interface AskSchema<Req extends z.ZodType = z.ZodType, Rep extends z.ZodT
  * equal(get.reply.parse(3), 3);
  * ```
  */
-export function ask<Req extends z.ZodType, Rep extends z.ZodType>(
+export function ask<Req extends Schema, Rep extends Schema>(
   request: Req,
   reply: Rep,
 ): AskSchema<Req, Rep> {
   if (!isSchema(request)) throw new TypeError("Cannot declare ask: request must be a zod schema");
   if (!isSchema(reply)) throw new TypeError("Cannot declare ask: reply must be a zod schema");
-  return Object.freeze({ [ASK]: true as const, request, reply });
+  return Object.freeze({ "~troupe": "ask" as const, request, reply });
 }
 
 /** A protocol: each message kind maps to a payload schema (a tell) or an {@linkcode ask}. */
-export type Protocol = Record<string, z.ZodType | AskSchema>;
+export type Protocol = Record<string, Schema | AskSchema>;
 
 /** The kinds of a protocol that are tells. */
-export type TellKeys<P> = {
-  [K in keyof P]: P[K] extends AskSchema ? never : K;
-}[keyof P] & string;
+export type TellKeys<P> =
+  & {
+    [K in keyof P]: P[K] extends AskSchema ? never : K;
+  }[keyof P]
+  & string;
 
 /** The kinds of a protocol that are asks. */
-export type AskKeys<P> = {
-  [K in keyof P]: P[K] extends AskSchema ? K : never;
-}[keyof P] & string;
+export type AskKeys<P> =
+  & {
+    [K in keyof P]: P[K] extends AskSchema ? K : never;
+  }[keyof P]
+  & string;
 
 /** What a caller passes for a message of schema `S` (the schema's input type). */
-export type In<S> = S extends AskSchema<infer Req, z.ZodType> ? z.input<Req>
-  : S extends z.ZodType ? z.input<S>
+export type In<S> = S extends AskSchema<infer Req, Schema> ? SchemaInput<Req>
+  : S extends Schema ? SchemaInput<S>
   : never;
 
 /** What a handler receives for a message of schema `S` (the schema's output type). */
-export type Parsed<S> = S extends AskSchema<infer Req, z.ZodType> ? z.output<Req>
-  : S extends z.ZodType ? z.output<S>
+export type Parsed<S> = S extends AskSchema<infer Req, Schema> ? SchemaOutput<Req>
+  : S extends Schema ? SchemaOutput<S>
   : never;
 
 /** What a caller gets back from an ask of schema `S`. */
-export type Out<S> = S extends AskSchema<z.ZodType, infer Rep> ? z.output<Rep> : never;
+export type Out<S> = S extends AskSchema<Schema, infer Rep> ? SchemaOutput<Rep> : never;
 
 /** What a handler of schema `S` returns: the reply for an ask, nothing for a tell. */
-export type HandlerResult<S> = S extends AskSchema<z.ZodType, infer Rep>
-  ? z.input<Rep> | Promise<z.input<Rep>>
+export type HandlerResult<S> = S extends AskSchema<Schema, infer Rep>
+  ? SchemaInput<Rep> | Promise<SchemaInput<Rep>>
   : void | Promise<void>;
 
 /** One handler per message kind of the protocol `P`, over the state `S`. */
@@ -123,7 +163,7 @@ export interface ActorSpec<P extends Protocol, A, S> {
 export interface ActorDefinition<P extends Protocol = Protocol, A = unknown, S = unknown>
   extends Readonly<ActorSpec<P, A, S>> {
   /** Brands the object as a definition. */
-  readonly [DEFINITION]: true;
+  readonly "~troupe": "actor";
   /** The message kinds in declaration order; the wire carries a kind as its index here. */
   readonly kinds: readonly string[];
 }
@@ -189,7 +229,9 @@ export function defineActor<P extends Protocol, A, S>(
   for (const kind of kinds) {
     const schema = protocol[kind];
     if (!isSchema(schema) && !isAsk(schema)) {
-      throw new TypeError(`${where}: protocol "${kind}" must be a zod schema or ask(request, reply)`);
+      throw new TypeError(
+        `${where}: protocol "${kind}" must be a zod schema or ask(request, reply)`,
+      );
     }
     if (typeof (handlers as Record<string, unknown>)[kind] !== "function") {
       throw new TypeError(`${where}: missing handler for "${kind}"`);
@@ -208,7 +250,7 @@ export function defineActor<P extends Protocol, A, S>(
   }
   return Object.freeze({
     ...spec,
-    [DEFINITION]: true as const,
+    "~troupe": "actor" as const,
     kinds: Object.freeze(kinds),
   });
 }
@@ -229,16 +271,16 @@ export function defineActor<P extends Protocol, A, S>(
  */
 export function isActorDefinition(value: unknown): value is ActorDefinition {
   return typeof value === "object" && value !== null &&
-    (value as Record<symbol, unknown>)[DEFINITION] === true;
+    (value as Record<string, unknown>)["~troupe"] === "actor";
 }
 
 /** Whether a protocol entry is an ask. */
 export function isAsk(value: unknown): value is AskSchema {
   return typeof value === "object" && value !== null &&
-    (value as Record<symbol, unknown>)[ASK] === true;
+    (value as Record<string, unknown>)["~troupe"] === "ask";
 }
 
-function isSchema(value: unknown): value is z.ZodType {
+function isSchema(value: unknown): value is Schema {
   return typeof value === "object" && value !== null &&
     typeof (value as { safeParse?: unknown }).safeParse === "function";
 }

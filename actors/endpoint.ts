@@ -84,7 +84,7 @@ export class Endpoint {
   post(frame: ToGuest, transfer?: Transferable[]): void {
     if (this.#closed) return;
     this.#out.push(frame);
-    if (transfer !== undefined) for (const t of transfer) this.#transfer.push(t);
+    if (transfer !== undefined) { for (const t of transfer) this.#transfer.push(t); }
     this.#schedule();
   }
 

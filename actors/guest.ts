@@ -15,8 +15,8 @@ import {
   REPLY_ERROR,
   REPLY_INVALID,
   REPLY_OK,
-  serializeError,
   type SerializedError,
+  serializeError,
   type ToGuest,
   type ToHost,
 } from "../mailbox/wire.ts";
@@ -78,7 +78,9 @@ export class Guest {
           const slot = this.#slots.get(frame.id);
           // Frames for a crashed or stopping actor are dropped: the host still holds them unacked
           // and redelivers or dead-letters them.
-          if (slot === undefined || (slot.status !== "running" && slot.status !== "starting")) break;
+          if (slot === undefined || (slot.status !== "running" && slot.status !== "starting")) {
+            break;
+          }
           slot.pending.push(frame);
           if (slot.status === "running") this.#run(slot);
           break;
@@ -357,7 +359,11 @@ export class Guest {
   }
 
   #selfRef(id: number): ActorRef {
-    const call = (op: "tell" | "ask" | "stop", kind: string, payload: unknown): Promise<unknown> => {
+    const call = (
+      op: "tell" | "ask" | "stop",
+      kind: string,
+      payload: unknown,
+    ): Promise<unknown> => {
       const n = this.#nextCall++;
       const { promise, resolve, reject } = Promise.withResolvers<unknown>();
       this.#calls.set(n, { resolve, reject });

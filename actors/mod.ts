@@ -35,6 +35,11 @@ export {
   type Out,
   type Parsed,
   type Protocol,
+  type Schema,
+  type SchemaInput,
+  type SchemaIssue,
+  type SchemaOutput,
+  type SchemaResult,
   type TellKeys,
 } from "./define.ts";
 export type { ActorContext, ActorLogger } from "./context.ts";

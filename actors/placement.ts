@@ -35,19 +35,23 @@ export class Placements {
       case "local":
         this.#definitions.set(`${actor.def.url}#${actor.def.name}`, actor.def);
         if (this.#local?.alive) return this.#local;
-        this.#local = this.#track(new Endpoint("local", (endpoint) =>
-          localLink(endpoint, (url, name) => {
-            const def = this.#definitions.get(`${url}#${name}`);
-            if (def === undefined) throw new TypeError(`No local definition "${name}" at ${url}`);
-            return Promise.resolve(def);
-          })));
+        this.#local = this.#track(
+          new Endpoint("local", (endpoint) =>
+            localLink(endpoint, (url, name) => {
+              const def = this.#definitions.get(`${url}#${name}`);
+              if (def === undefined) throw new TypeError(`No local definition "${name}" at ${url}`);
+              return Promise.resolve(def);
+            })),
+        );
         return this.#local;
       case "worker":
-        return this.#track(new Endpoint("worker", (endpoint) =>
-          workerLink(endpoint, workerEntryUrl(actor.def.url), {
-            name: actor.path,
-            permissions: actor.options.permissions,
-          })));
+        return this.#track(
+          new Endpoint("worker", (endpoint) =>
+            workerLink(endpoint, workerEntryUrl(actor.def.url), {
+              name: actor.path,
+              permissions: actor.options.permissions,
+            })),
+        );
       case "shared":
         return this.#sharedEndpoint();
     }
@@ -56,8 +60,15 @@ export class Placements {
   #sharedEndpoint(): Endpoint {
     this.#shared = this.#shared.filter((endpoint) => endpoint.alive);
     if (this.#shared.length < this.#sharedSize) {
-      const endpoint = this.#track(new Endpoint("shared", (endpoint) =>
-        workerLink(endpoint, workerEntryUrl(), { name: `troupe-shared-${this.#shared.length}` })));
+      const endpoint = this.#track(
+        new Endpoint(
+          "shared",
+          (endpoint) =>
+            workerLink(endpoint, workerEntryUrl(), {
+              name: `troupe-shared-${this.#shared.length}`,
+            }),
+        ),
+      );
       this.#shared.push(endpoint);
       return endpoint;
     }

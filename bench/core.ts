@@ -74,7 +74,14 @@ await rawOneWay(worker, 20_000);
 await tellThroughput(system, 50_000);
 await roundTrips(system, worker, 500);
 
-const results = { rawTell: 0, tell: 0, rawAskP50: Infinity, askP50: Infinity, askP99: Infinity, rawAskP99: Infinity };
+const results = {
+  rawTell: 0,
+  tell: 0,
+  rawAskP50: Infinity,
+  askP50: Infinity,
+  askP99: Infinity,
+  rawAskP99: Infinity,
+};
 for (let round = 0; round < ROUNDS; round++) {
   results.rawTell = Math.max(results.rawTell, await rawOneWay(worker, RAW));
   results.tell = Math.max(results.tell, await tellThroughput(system, TELLS));
@@ -92,8 +99,16 @@ if (json) {
   console.log(JSON.stringify({ ...results, tellRatio, askRatio }));
 } else {
   const k = (x: number) => `${(x / 1000).toFixed(0)}k/s`;
-  console.log(`tell, validated, to a worker actor  ${k(results.tell)}   raw postMessage ${k(results.rawTell)}`);
+  console.log(
+    `tell, validated, to a worker actor  ${k(results.tell)}   raw postMessage ${
+      k(results.rawTell)
+    }`,
+  );
   console.log(`  ratio ${tellRatio.toFixed(2)}x   (target >= 5x)`);
-  console.log(`ask round trip p50  ${results.askP50.toFixed(1)} us   raw ${results.rawAskP50.toFixed(1)} us   (p99 ${results.askP99.toFixed(1)} / ${results.rawAskP99.toFixed(1)} us)`);
+  console.log(
+    `ask round trip p50  ${results.askP50.toFixed(1)} us   raw ${
+      results.rawAskP50.toFixed(1)
+    } us   (p99 ${results.askP99.toFixed(1)} / ${results.rawAskP99.toFixed(1)} us)`,
+  );
   console.log(`  ratio ${askRatio.toFixed(2)}x   (target <= 1.3x)`);
 }

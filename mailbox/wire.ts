@@ -54,7 +54,14 @@ export type ToHost =
   | { t: "crashed"; id: number; seq: number; error: SerializedError }
   | { t: "stopped"; id: number }
   | { t: "fault"; error: SerializedError }
-  | { t: "call"; id: number; call: number; op: "tell" | "ask" | "stop"; kind: string; payload: unknown }
+  | {
+    t: "call";
+    id: number;
+    call: number;
+    op: "tell" | "ask" | "stop";
+    kind: string;
+    payload: unknown;
+  }
   | { t: "pong"; n: number };
 
 /** An error flattened to cloneable data. */
@@ -129,7 +136,7 @@ export function deserializeError(data: SerializedError): Error {
     ? undefined
     : { cause: "value" in data.cause ? data.cause.value : deserializeError(data.cause) };
   let error: Error;
-  const troupe = TROUPE[data.name];
+  const troupe = Object.hasOwn(TROUPE, data.name) ? TROUPE[data.name] : undefined;
   if (data.errors !== undefined) {
     error = new AggregateError(data.errors.map(deserializeError), data.message, options);
   } else if (troupe !== undefined) {
@@ -137,7 +144,8 @@ export function deserializeError(data: SerializedError): Error {
     Object.defineProperty(error, "message", { value: data.message, writable: true });
     if (options) Object.defineProperty(error, "cause", { value: options.cause, writable: true });
   } else {
-    const Builtin = BUILTINS[data.name] ?? denoError(data.name) ?? Error;
+    const Builtin = (Object.hasOwn(BUILTINS, data.name) ? BUILTINS[data.name] : undefined) ??
+      denoError(data.name) ?? Error;
     error = new (Builtin as ErrorConstructor)(data.message, options);
   }
   Object.defineProperty(error, "name", {
@@ -147,7 +155,11 @@ export function deserializeError(data: SerializedError): Error {
     enumerable: false,
   });
   if (data.stack !== undefined) {
-    Object.defineProperty(error, "stack", { value: data.stack, writable: true, configurable: true });
+    Object.defineProperty(error, "stack", {
+      value: data.stack,
+      writable: true,
+      configurable: true,
+    });
   }
   if (data.fields) Object.assign(error, data.fields);
   return error;

@@ -6,7 +6,8 @@
  */
 
 import { z } from "zod";
-import type { ActorOptions } from "../actors/actor.ts";
+import type { ActorOptions, Delivery, Placement } from "../actors/actor.ts";
+import type { OverflowPolicy } from "../mailbox/mailbox.ts";
 
 /** Defaults of every actor option, in one place. */
 export const ACTOR_DEFAULTS = {
@@ -22,7 +23,7 @@ export const ACTOR_DEFAULTS = {
 const positiveInt = z.number().int().positive();
 
 /** The per-actor options a spawn or a child spec may set. */
-export const actorOptionsSchema = z.strictObject({
+export const actorOptionsSchema: z.ZodType<ParsedActorOptions> = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_.:-]+$/, "letters, digits, _ . : - only").optional(),
   args: z.unknown().optional(),
   placement: z.enum(["local", "worker", "shared"]).optional(),
@@ -41,8 +42,18 @@ export const actorOptionsSchema = z.strictObject({
   ]).optional(),
 });
 
-/** The raw options as a caller writes them. */
-export type RawActorOptions = z.input<typeof actorOptionsSchema>;
+/** Options after validation. */
+export interface ParsedActorOptions {
+  name?: string;
+  args?: unknown;
+  placement?: Placement;
+  mailbox?: { capacity?: number; overflow?: OverflowPolicy };
+  prefetch?: number;
+  delivery?: Delivery;
+  maxDeliveries?: number;
+  askTimeoutMs?: number;
+  permissions?: Deno.PermissionOptions | Record<string, unknown>;
+}
 
 /**
  * Validates options, throwing a `TypeError` (wrong type, unknown key) or a `RangeError` (a value
@@ -107,7 +118,7 @@ function describe(value: unknown): string {
 }
 
 /** Merges validated options over the defaults. */
-export function resolveActorOptions(options: z.output<typeof actorOptionsSchema>): ActorOptions {
+export function resolveActorOptions(options: ParsedActorOptions): ActorOptions {
   return {
     placement: options.placement ?? ACTOR_DEFAULTS.placement,
     capacity: options.mailbox?.capacity ?? ACTOR_DEFAULTS.capacity,

@@ -10,21 +10,29 @@ import { Deque } from "../mailbox/_deque.ts";
 
 /** An actor started (first incarnation). */
 export interface StartedEvent {
+  /** The event's kind. */
   readonly type: "started";
+  /** The actor's path (`"/"` for the system). */
   readonly path: string;
+  /** Where it runs. */
   readonly placement: Placement;
 }
 
 /** An actor crashed: a handler threw, its worker died, or it hung. */
 export interface CrashedEvent {
+  /** The event's kind. */
   readonly type: "crashed";
+  /** The actor's path (`"/"` for the system). */
   readonly path: string;
+  /** The error behind the event. */
   readonly error: Error;
 }
 
 /** An actor was restarted after a crash. */
 export interface RestartedEvent {
+  /** The event's kind. */
   readonly type: "restarted";
+  /** The actor's path (`"/"` for the system). */
   readonly path: string;
   /** How many times it has been restarted, this one included. */
   readonly restarts: number;
@@ -32,34 +40,47 @@ export interface RestartedEvent {
 
 /** An actor stopped. */
 export interface StoppedEvent {
+  /** The event's kind. */
   readonly type: "stopped";
+  /** The actor's path (`"/"` for the system). */
   readonly path: string;
 }
 
 /** A supervisor gave up and passed the failure to its parent. */
 export interface EscalatedEvent {
+  /** The event's kind. */
   readonly type: "escalated";
+  /** The actor's path (`"/"` for the system). */
   readonly path: string;
+  /** The error behind the event. */
   readonly error: Error;
 }
 
 /** A message will never be handled. */
 export interface DeadLetterEvent {
+  /** The event's kind. */
   readonly type: "dead_letter";
+  /** The actor's path (`"/"` for the system). */
   readonly path: string;
+  /** The message and why it was not handled. */
   readonly letter: DeadLetter;
 }
 
 /** An actor stopped answering heartbeats and was replaced; its thread was abandoned. */
 export interface HungEvent {
+  /** The event's kind. */
   readonly type: "hung";
+  /** The actor's path (`"/"` for the system). */
   readonly path: string;
+  /** The error behind the event. */
   readonly error: Error;
 }
 
 /** The system began to shut down. */
 export interface ShutdownEvent {
+  /** The event's kind. */
   readonly type: "shutdown";
+  /** The actor's path (`"/"` for the system). */
   readonly path: string;
   /** Why: `undefined` for a requested shutdown, else the error that brought the system down. */
   readonly error: Error | undefined;

@@ -15,6 +15,7 @@
  */
 
 export {
+  type ActorSettings,
   ActorSystem,
   type ShutdownOptions,
   type SpawnOptions,

@@ -5,26 +5,79 @@
  * @module
  */
 
-import { ActorCore, type ActorStats, type DeadLetter } from "../actors/actor.ts";
+import {
+  ActorCore,
+  type ActorStats,
+  type DeadLetter,
+  type Delivery,
+  type Placement,
+} from "../actors/actor.ts";
 import type { ActorDefinition, Protocol } from "../actors/define.ts";
 import { Placements } from "../actors/placement.ts";
 import type { ActorRef } from "../actors/ref.ts";
 import { Deque } from "../mailbox/_deque.ts";
 import { Deadlines } from "../_util.ts";
-import {
-  actorOptionsSchema,
-  parseOptions,
-  type RawActorOptions,
-  resolveActorOptions,
-} from "./_options.ts";
+import { actorOptionsSchema, parseOptions, resolveActorOptions } from "./_options.ts";
+import type { OverflowPolicy } from "../mailbox/mailbox.ts";
 import { EventStream } from "./events.ts";
+
+/** Where and how one actor runs: the options `system.spawn` and child specs share. */
+export interface ActorSettings {
+  /**
+   * Where the actor runs: the caller's thread, its own Web Worker, or one of the shared workers.
+   *
+   * @default {"worker"}
+   */
+  placement?: Placement;
+  /** The bound of its mailbox and what happens when the mailbox is full. */
+  mailbox?: {
+    /**
+     * How many messages may wait.
+     *
+     * @default {1000}
+     */
+    capacity?: number;
+    /**
+     * What a full mailbox does with a new message.
+     *
+     * @default {"backpressure"}
+     */
+    overflow?: OverflowPolicy;
+  };
+  /**
+   * How many messages the guest may hold taken but not yet acknowledged.
+   *
+   * @default {1024}
+   */
+  prefetch?: number;
+  /**
+   * What happens to messages taken but not acknowledged when the actor crashes.
+   *
+   * @default {"at_most_once"}
+   */
+  delivery?: Delivery;
+  /**
+   * With `"at_least_once"`: after this many crashes a message is quarantined to dead letters.
+   *
+   * @default {3}
+   */
+  maxDeliveries?: number;
+  /**
+   * The default timeout of an ask to this actor, in milliseconds.
+   *
+   * @default {5000}
+   */
+  askTimeoutMs?: number;
+  /** Deno permissions of a `"worker"` actor's worker; it inherits the caller's by default. */
+  permissions?: Deno.PermissionOptions;
+}
 
 /**
  * Options of {@linkcode ActorSystem.spawn}.
  *
  * @typeParam A The arguments the actor's `init` takes.
  */
-export interface SpawnOptions<A = unknown> extends Omit<RawActorOptions, "args"> {
+export interface SpawnOptions<A = unknown> extends ActorSettings {
   /** The path segment under the root; defaults to the definition's name (numbered if taken). */
   name?: string;
   /** What `init` receives; must be cloneable for worker placements. */
@@ -133,7 +186,9 @@ export class ActorSystem implements AsyncDisposable {
    */
   static start(options: SystemOptions): Promise<ActorSystem> {
     if (typeof options?.name !== "string" || options.name === "") {
-      return Promise.reject(new TypeError("Cannot start actor system: name must be a non-empty string"));
+      return Promise.reject(
+        new TypeError("Cannot start actor system: name must be a non-empty string"),
+      );
     }
     for (const field of ["sharedWorkers", "deadLetterBuffer"] as const) {
       const value = options[field];
@@ -268,7 +323,9 @@ export class ActorSystem implements AsyncDisposable {
   }
 
   async #stopAll(timeoutMs: number, error: Error | undefined): Promise<void> {
-    this.#controller.abort(error ?? new DOMException("The actor system is shutting down", "AbortError"));
+    this.#controller.abort(
+      error ?? new DOMException("The actor system is shutting down", "AbortError"),
+    );
     this.events.emit({ type: "shutdown", path: "/", error });
     for (const core of [...this.#actors.values()].reverse()) {
       await core.stop({ timeoutMs });

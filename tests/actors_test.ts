@@ -83,27 +83,33 @@ for (const placement of PLACEMENTS) {
   test(`${placement}: a handler's error reaches the caller intact and the actor keeps serving`, async (t) => {
     await using system = await ActorSystem.start({ name: "errors", sharedWorkers: 1 });
     const counter = await system.spawn(Counter, { placement, args: { start: 5 } });
-    await t.step("custom class: name, message, fields, cause and the handler's frames", async () => {
-      const error = await counter.ask("failAsk", { kind: "quota" }).then(
-        () => fail("the ask should reject"),
-        (e: unknown) => e as Error & { code: string; limit: number },
-      );
-      equal(error.name, "QuotaError");
-      equal(error.message, "quota exceeded");
-      equal(error.code, "E_QUOTA");
-      equal(error.limit, 10);
-      assert(error.cause instanceof Error);
-      equal(error.cause.message, "disk full");
-      assert(error.stack?.includes("fixtures/counter.ts"), error.stack);
-    });
+    await t.step(
+      "custom class: name, message, fields, cause and the handler's frames",
+      async () => {
+        const error = await counter.ask("failAsk", { kind: "quota" }).then(
+          () => fail("the ask should reject"),
+          (e: unknown) => e as Error & { code: string; limit: number },
+        );
+        equal(error.name, "QuotaError");
+        equal(error.message, "quota exceeded");
+        equal(error.code, "E_QUOTA");
+        equal(error.limit, 10);
+        assert(error.cause instanceof Error);
+        equal(error.cause.message, "disk full");
+        assert(error.stack?.includes("fixtures/counter.ts"), error.stack);
+      },
+    );
     await t.step("built-in types keep instanceof", async () => {
       await rejects(counter.ask("failAsk", { kind: "type" }), TypeError);
       await rejects(counter.ask("failAsk", { kind: "range" }), RangeError);
     });
-    await t.step("the crash restarted the actor with fresh state, which still answers", async () => {
-      equal(await counter.ask("get", {}), 5);
-      equal(system.stats().actors[0].restarts, 3);
-    });
+    await t.step(
+      "the crash restarted the actor with fresh state, which still answers",
+      async () => {
+        equal(await counter.ask("get", {}), 5);
+        equal(system.stats().actors[0].restarts, 3);
+      },
+    );
   });
 
   test(`${placement}: an ask past its timeout rejects with AskTimeoutError`, async () => {
