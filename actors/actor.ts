@@ -30,7 +30,7 @@ import type { Endpoint, EndpointMember } from "./endpoint.ts";
 import type { ActorRef, AskOptions, SendOptions, StopOptions, TellOptions } from "./ref.ts";
 
 /** Where an actor runs. */
-export type Placement = "local" | "worker" | "shared";
+export type Placement = "local" | "worker" | "shared" | "process";
 
 /** What happens to messages taken but not acknowledged when an actor crashes. */
 export type Delivery = "at_most_once" | "at_least_once";
@@ -71,6 +71,8 @@ export interface ActorOptions {
   readonly maxDeliveries: number;
   readonly askTimeoutMs: number;
   readonly permissions: Deno.PermissionOptions | undefined;
+  /** For `"process"`: the V8 old-space limit of the subprocess, in MiB. */
+  readonly maxHeapMb: number | undefined;
 }
 
 /** Who decides what happens when an actor crashes, and who hears of dead letters. */
@@ -625,7 +627,7 @@ export class ActorCore implements EndpointMember {
       const outcome = await Promise.race([this.#stopped.promise, timedOut]);
       clearTimeout(timer);
       if (outcome === "timeout") {
-        if (endpoint.kind === "worker") {
+        if (endpoint.kind === "worker" || endpoint.kind === "process") {
           endpoint.die(new Error(`Actor ${this.path} did not stop within ${timeoutMs} ms`));
         } else {
           this.#guestStopped();

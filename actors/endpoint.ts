@@ -32,7 +32,7 @@ export interface Link {
 }
 
 /** Where the members of an endpoint run. */
-export type EndpointKind = "local" | "worker" | "shared";
+export type EndpointKind = "local" | "worker" | "shared" | "process";
 
 /** The host's end of the wire to one guest. */
 export class Endpoint {
@@ -77,7 +77,9 @@ export class Endpoint {
   /** Removes an actor; a dedicated worker ends with its last actor. */
   detach(member: EndpointMember): void {
     this.#members.delete(member.id);
-    if (this.#members.size === 0 && this.kind === "worker") this.close();
+    if (this.#members.size === 0 && (this.kind === "worker" || this.kind === "process")) {
+      this.close();
+    }
   }
 
   /** Queues a frame for this tick. */

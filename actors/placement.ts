@@ -9,6 +9,7 @@ import type { ActorCore } from "./actor.ts";
 import type { ActorDefinition } from "./define.ts";
 import { Endpoint, localLink, workerLink } from "./endpoint.ts";
 import { workerEntryUrl } from "./worker_entry.ts";
+import { processLink } from "./process_link.ts";
 
 /** The endpoints of one actor system. */
 export class Placements {
@@ -54,6 +55,14 @@ export class Placements {
         );
       case "shared":
         return this.#sharedEndpoint();
+      case "process":
+        return this.#track(new Endpoint("process", (endpoint) =>
+          processLink(endpoint, {
+            moduleUrl: actor.def.url,
+            name: actor.path,
+            permissions: actor.options.permissions,
+            maxHeapMb: actor.options.maxHeapMb,
+          })));
     }
   };
 

@@ -26,7 +26,7 @@ const positiveInt = z.number().int().positive();
 export const actorOptionsSchema: z.ZodType<ParsedActorOptions> = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_.:-]+$/, "letters, digits, _ . : - only").optional(),
   args: z.unknown().optional(),
-  placement: z.enum(["local", "worker", "shared"]).optional(),
+  placement: z.enum(["local", "worker", "shared", "process"]).optional(),
   mailbox: z.strictObject({
     capacity: z.union([positiveInt, z.literal(Infinity)]).optional(),
     overflow: z.enum(["backpressure", "drop_newest", "drop_oldest", "reject"]).optional(),
@@ -35,6 +35,7 @@ export const actorOptionsSchema: z.ZodType<ParsedActorOptions> = z.strictObject(
   delivery: z.enum(["at_most_once", "at_least_once"]).optional(),
   maxDeliveries: positiveInt.optional(),
   askTimeoutMs: z.union([z.number().positive(), z.literal(Infinity)]).optional(),
+  maxHeapMb: positiveInt.optional(),
   permissions: z.union([
     z.literal("inherit"),
     z.literal("none"),
@@ -52,6 +53,7 @@ export interface ParsedActorOptions {
   delivery?: Delivery;
   maxDeliveries?: number;
   askTimeoutMs?: number;
+  maxHeapMb?: number;
   permissions?: Deno.PermissionOptions | Record<string, unknown>;
 }
 
@@ -128,5 +130,6 @@ export function resolveActorOptions(options: ParsedActorOptions): ActorOptions {
     maxDeliveries: options.maxDeliveries ?? ACTOR_DEFAULTS.maxDeliveries,
     askTimeoutMs: options.askTimeoutMs ?? ACTOR_DEFAULTS.askTimeoutMs,
     permissions: options.permissions as Deno.PermissionOptions | undefined,
+    maxHeapMb: options.maxHeapMb,
   };
 }

@@ -68,8 +68,13 @@ export interface ActorSettings {
    * @default {5000}
    */
   askTimeoutMs?: number;
-  /** Deno permissions of a `"worker"` actor's worker; it inherits the caller's by default. */
+  /**
+   * Deno permissions of a `"worker"` actor's worker or a `"process"` actor's subprocess; a worker
+   * inherits the caller's by default, a subprocess gets none but read access to its modules.
+   */
   permissions?: Deno.PermissionOptions;
+  /** For `"process"`: the subprocess's V8 heap limit in MiB; past it the process dies, a crash. */
+  maxHeapMb?: number;
 }
 
 /**
