@@ -246,3 +246,90 @@ export class SpawnError extends Error {
     this.path = path;
   }
 }
+
+/**
+ * A supervisor restarted its children more than `maxRestarts` times within `periodMs` and gave up.
+ * It stopped its children and failed; at the root, the system shuts down and `system.closed()`
+ * resolves with this error.
+ *
+ * @example
+ * ```ts
+ * import { RestartIntensityError } from "@troupe/troupe/errors";
+ * import { equal } from "node:assert/strict";
+ *
+ * const error = new RestartIntensityError("/", "db", 3, 5000);
+ * equal(error.message, 'Cannot restart child "db" of /: restart intensity 3 in 5000 ms exceeded');
+ * ```
+ */
+export class RestartIntensityError extends Error {
+  /** The supervisor that gave up. */
+  readonly path: string;
+  /** The child whose crash exceeded the intensity. */
+  readonly child: string;
+  /** The supervisor's `intensity.maxRestarts`. */
+  readonly maxRestarts: number;
+  /** The supervisor's `intensity.periodMs`. */
+  readonly periodMs: number;
+
+  /**
+   * Creates the error.
+   *
+   * @param path The supervisor that gave up.
+   * @param child The child whose crash exceeded the intensity.
+   * @param maxRestarts The supervisor's `intensity.maxRestarts`.
+   * @param periodMs The supervisor's `intensity.periodMs`.
+   * @param options The last crash travels as `cause`.
+   */
+  constructor(
+    path: string,
+    child: string,
+    maxRestarts: number,
+    periodMs: number,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `Cannot restart child "${child}" of ${path}: restart intensity ${maxRestarts} in ${periodMs} ms exceeded`,
+      options,
+    );
+    this.name = "RestartIntensityError";
+    this.path = path;
+    this.child = child;
+    this.maxRestarts = maxRestarts;
+    this.periodMs = periodMs;
+  }
+}
+
+/**
+ * A guest (a worker, a shared worker or a subprocess) stopped answering heartbeats, or exited
+ * without a word. Its actors crash with this error and are restarted elsewhere; a worker's thread
+ * that may still be spinning is abandoned and counted in `system.stats().abandonedThreads`.
+ *
+ * @example
+ * ```ts
+ * import { HungError } from "@troupe/troupe/errors";
+ * import { equal } from "node:assert/strict";
+ *
+ * const error = new HungError("/spinner", 3000);
+ * equal(error.message, "Guest of /spinner answered no heartbeat for 3000 ms");
+ * ```
+ */
+export class HungError extends Error {
+  /** The guest: the path of its first actor, or the shared worker's name. */
+  readonly guest: string;
+  /** How long it was silent, in milliseconds. */
+  readonly silentMs: number;
+
+  /**
+   * Creates the error.
+   *
+   * @param guest The guest: the path of its first actor, or the shared worker's name.
+   * @param silentMs How long it was silent, in milliseconds.
+   * @param options Standard error options.
+   */
+  constructor(guest: string, silentMs: number, options?: ErrorOptions) {
+    super(`Guest of ${guest} answered no heartbeat for ${silentMs} ms`, options);
+    this.name = "HungError";
+    this.guest = guest;
+    this.silentMs = silentMs;
+  }
+}

@@ -73,12 +73,18 @@ export interface ActorOptions {
   readonly permissions: Deno.PermissionOptions | undefined;
   /** For `"process"`: the V8 old-space limit of the subprocess, in MiB. */
   readonly maxHeapMb: number | undefined;
+  /** For `"worker"`: keep a warm spare worker for fast restarts. */
+  readonly spare: boolean;
 }
 
-/** Who decides what happens when an actor crashes, and who hears of dead letters. */
+/** Who decides what happens when an actor crashes or exits, and who hears of dead letters. */
 export interface ActorOwner {
-  /** The actor crashed; call `restart` or `stop` on it. */
+  /** The actor crashed (status `"crashed"`); call `restart` or `stop` on it. */
   crashed(actor: ActorCore, error: Error): void;
+  /** The actor stopped itself (status `"down"`); call `restart` or `stop` on it. */
+  exited(actor: ActorCore): void;
+  /** The actor has stopped for good. */
+  stopped(actor: ActorCore): void;
   /** A message will never be handled. */
   deadLetter(letter: DeadLetter): void;
 }
@@ -102,7 +108,7 @@ export interface ActorStats {
 }
 
 /** The lifecycle state of an actor. */
-export type ActorStatus = "starting" | "running" | "crashed" | "stopping" | "stopped";
+export type ActorStatus = "starting" | "running" | "crashed" | "down" | "stopping" | "stopped";
 
 interface AskReply {
   resolve(value: unknown): void;
@@ -136,8 +142,8 @@ export class ActorCore implements EndpointMember {
   readonly args: unknown;
   readonly options: ActorOptions;
   readonly ref: ActorRef;
-  /** The shared flag behind `ctx.shouldStop()`. */
-  readonly stopFlag: Int32Array = new Int32Array(new SharedArrayBuffer(4));
+  /** The shared flag behind `ctx.shouldStop()`, new for each guest incarnation. */
+  stopFlag: Int32Array<SharedArrayBuffer> = new Int32Array(new SharedArrayBuffer(4));
 
   readonly #owner: ActorOwner;
   readonly #acquire: (actor: ActorCore) => Endpoint;
@@ -153,9 +159,15 @@ export class ActorCore implements EndpointMember {
   #endpoint: Endpoint | undefined;
   #status: ActorStatus = "starting";
   #pumpScheduled = false;
-  #started = Promise.withResolvers<void>();
+  /** Settles when the current incarnation is ready (or failed to start). */
+  #ready = Promise.withResolvers<void>();
+  /** Settles when the guest confirmed a stop of the current incarnation. */
+  #guestStop = Promise.withResolvers<void>();
+  /** Whether the guest holds a cell for this actor (spawned, not yet stopped). */
+  #inGuest = false;
   #stopped = Promise.withResolvers<void>();
   #stopping: Promise<void> | undefined;
+  #recycling: Promise<void> | undefined;
   #processed = 0;
   #restarts = 0;
   #lastError: Error | undefined;
@@ -184,7 +196,7 @@ export class ActorCore implements EndpointMember {
       onDrop: (envelope) => this.#drop(envelope, "overflow"),
     });
     this.ref = new Ref(this);
-    this.#started.promise.catch(() => {});
+    this.#ready.promise.catch(() => {});
   }
 
   /** The lifecycle state. */
@@ -213,49 +225,55 @@ export class ActorCore implements EndpointMember {
   /** Starts the actor's first incarnation; resolves once `init` has returned. */
   start(): Promise<void> {
     this.#connect();
-    return this.#started.promise;
+    return this.#ready.promise;
   }
 
-  /** Resolves once the actor has stopped. */
+  /** Resolves once the actor has stopped for good. */
   stopped(): Promise<void> {
     return this.#stopped.promise;
   }
 
-  /** Starts a new incarnation after a crash, in the same guest when it is still alive. */
-  restart(): void {
-    if (this.#status !== "crashed") return;
+  /**
+   * Starts a new incarnation after a crash or a recycle: in the same guest when it is alive (a
+   * `restart` frame re-runs `init` and `onRestart` there), else in a new one. Resolves once it is
+   * ready; a failure to start is also reported to the owner as a crash.
+   */
+  restart(): Promise<void> {
+    if (this.#status !== "crashed" && this.#status !== "down") return this.#ready.promise;
     this.#restarts++;
     this.#status = "starting";
+    this.#ready = Promise.withResolvers<void>();
+    this.#ready.promise.catch(() => {});
     const endpoint = this.#endpoint;
-    if (endpoint?.alive) {
+    if (endpoint?.alive && this.#inGuest) {
       const error = serializeError(this.#lastError ?? new Error("restart"));
       endpoint.post({ t: "restart", id: this.id, error });
     } else {
       this.#connect();
     }
+    return this.#ready.promise;
   }
 
   #connect(): void {
-    const endpoint = this.#acquire(this);
-    this.#endpoint = endpoint;
-    endpoint.attach(this);
-    const frame: ToGuest = {
+    let endpoint = this.#endpoint;
+    if (endpoint === undefined || !endpoint.alive) {
+      endpoint = this.#acquire(this);
+      this.#endpoint = endpoint;
+      endpoint.attach(this);
+    }
+    this.stopFlag = new Int32Array(new SharedArrayBuffer(4));
+    this.#inGuest = true;
+    this.#guestStop = Promise.withResolvers<void>();
+    endpoint.post({
       t: "spawn",
       id: this.id,
       url: this.def.url,
       name: this.def.name,
       path: this.path,
       args: this.args,
-      stop: this.stopFlag.buffer as SharedArrayBuffer,
+      stop: this.stopFlag.buffer,
       trusted: endpoint.kind === "local",
-    };
-    try {
-      endpoint.post(frame);
-    } catch (error) {
-      this.#startFailed(
-        new SpawnError(this.path, "its arguments could not be cloned", { cause: error }),
-      );
-    }
+    });
   }
 
   // ---- sending ------------------------------------------------------------------------------
@@ -442,19 +460,26 @@ export class ActorCore implements EndpointMember {
         if (this.#status !== "starting") break;
         this.#status = "running";
         this.#hasStarted = true;
-        this.#started.resolve();
+        this.#ready.resolve();
         this.#wake();
         break;
-      case "spawn_failed":
-        this.#startFailed(
-          new SpawnError(this.path, "init failed", { cause: deserializeError(frame.error) }),
-        );
+      case "spawn_failed": {
+        this.#inGuest = false;
+        const cause = deserializeError(frame.error);
+        if (!this.#hasStarted) {
+          this.#startFailed(new SpawnError(this.path, "init failed", { cause }));
+        } else if (this.#status === "starting") {
+          this.#ready.reject(cause);
+          this.#fail(cause);
+        }
         break;
+      }
       case "crashed":
         this.#crashed(frame.seq, deserializeError(frame.error));
         break;
       case "stopped":
-        this.#guestStopped();
+        this.#inGuest = false;
+        this.#guestStop.resolve();
         break;
       case "call":
         this.#call(frame);
@@ -498,10 +523,11 @@ export class ActorCore implements EndpointMember {
 
   /** A handler threw (at `seq`), or `init`/`onRestart` did (`seq` is -1). */
   #crashed(seq: number, error: Error): void {
-    if (this.#status === "stopping" || this.#status === "stopped") {
+    if (this.#status === "stopping" || this.#status === "stopped" || this.#recycling) {
       this.#lastError = error;
       return;
     }
+    if (this.#status === "starting") this.#ready.reject(error);
     this.#ack(seq - 1);
     const redeliver: Envelope[] = [];
     for (const envelope of this.#ledger.drain()) {
@@ -532,14 +558,13 @@ export class ActorCore implements EndpointMember {
 
   /** The guest is gone: whatever it held unacknowledged is redelivered or dead-lettered. */
   lost(error: Error): void {
+    Atomics.store(this.stopFlag, 0, 1); // an abandoned thread's cooperative loops end
     this.#endpoint = undefined;
+    this.#inGuest = false;
+    this.#guestStop.resolve();
     if (this.#status === "stopped") return;
-    if (this.#status === "stopping") {
-      this.#guestStopped();
-      return;
-    }
     if (!this.#hasStarted) {
-      this.#startFailed(new SpawnError(this.path, "its worker failed", { cause: error }));
+      this.#startFailed(new SpawnError(this.path, "its guest failed", { cause: error }));
       return;
     }
     const redeliver: Envelope[] = [];
@@ -560,6 +585,8 @@ export class ActorCore implements EndpointMember {
     this.#frameEnds.clear();
     this.#skipped.clear();
     this.#mailbox.pushFront(redeliver);
+    if (this.#status === "stopping" || this.#recycling) return;
+    if (this.#status === "starting") this.#ready.reject(error);
     this.#fail(error);
   }
 
@@ -575,7 +602,7 @@ export class ActorCore implements EndpointMember {
     this.#endpoint?.detach(this);
     this.#endpoint = undefined;
     this.#closeMailbox(error);
-    this.#started.reject(error);
+    this.#ready.reject(error);
     this.#stopped.resolve();
   }
 
@@ -584,7 +611,7 @@ export class ActorCore implements EndpointMember {
     let value: unknown;
     try {
       if (frame.op === "stop") {
-        void this.stop();
+        void this.#exit();
       } else if (frame.op === "tell") {
         await this.send(frame.kind, frame.payload);
       } else {
@@ -600,14 +627,67 @@ export class ActorCore implements EndpointMember {
   // ---- stopping -----------------------------------------------------------------------------
 
   /**
-   * Stops the actor: sets the stop flag, aborts its signal and runs `onStop` in the guest, then
-   * rejects what is left with `ActorStoppedError` and dead-letters the tells. Past `timeoutMs` the
-   * guest is abandoned (a dedicated worker is terminated).
+   * Ends the current incarnation gracefully and keeps the mailbox: the stop flag is set, the guest
+   * aborts `ctx.signal`, lets a running handler finish and runs `onStop`; messages it had taken but
+   * not started go back to the front of the mailbox. Past `timeoutMs` a dedicated worker or
+   * subprocess is killed (a shared or local guest is left alone). The status becomes `"down"`
+   * until `restart()`. Used by supervisors to restart siblings without losing their messages.
+   */
+  recycle(timeoutMs: number): Promise<void> {
+    if (this.#recycling) return this.#recycling;
+    if (this.#status !== "running" && this.#status !== "starting" && this.#status !== "crashed") {
+      return Promise.resolve();
+    }
+    this.#recycling = this.#endIncarnation(timeoutMs).finally(() => {
+      this.#recycling = undefined;
+      if (this.#status === "stopped" || this.#status === "stopping") return;
+      this.#status = "down";
+      this.#frameEnds.clear();
+      this.#skipped.clear();
+      const unstarted = this.#ledger.drain();
+      for (const envelope of unstarted) envelope.deliveries--;
+      this.#mailbox.pushFront(unstarted);
+    });
+    return this.#recycling;
+  }
+
+  /** The actor stopped itself (`ctx.self.stop()`): end the incarnation, then tell the owner. */
+  async #exit(): Promise<void> {
+    if (this.#status !== "running") return;
+    await this.recycle(5_000);
+    if ((this.#status as ActorStatus) === "down") this.#owner.exited(this);
+  }
+
+  /** Sets the stop flag and asks the guest to stop this incarnation; kills it past the timeout. */
+  async #endIncarnation(timeoutMs: number): Promise<void> {
+    Atomics.store(this.stopFlag, 0, 1);
+    const endpoint = this.#endpoint;
+    if (!endpoint?.alive || !this.#inGuest) return;
+    endpoint.post({ t: "stop", id: this.id });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), timeoutMs);
+    });
+    const outcome = await Promise.race([this.#guestStop.promise, timedOut]);
+    clearTimeout(timer);
+    if (outcome !== "timeout") return;
+    const error = new Error(`Actor ${this.path} did not stop within ${timeoutMs} ms`);
+    if (endpoint.kind === "worker" || endpoint.kind === "process") {
+      endpoint.die(error); // calls lost(), which settles what the guest held
+    } else {
+      // A shared or local guest carries other actors: leave the cell, forget it here.
+      this.#inGuest = false;
+      endpoint.detach(this);
+      this.#endpoint = undefined;
+    }
+  }
+
+  /**
+   * Stops the actor for good: ends its incarnation as {@linkcode recycle} does, then rejects what
+   * is left with `ActorStoppedError` and dead-letters the tells.
    */
   stop(options?: StopOptions): Promise<void> {
-    if (this.#stopping) return this.#stopping;
-    const timeoutMs = options?.timeoutMs ?? 5_000;
-    this.#stopping = this.#stop(timeoutMs);
+    this.#stopping ??= this.#stop(options?.timeoutMs ?? 5_000);
     return this.#stopping;
   }
 
@@ -615,39 +695,17 @@ export class ActorCore implements EndpointMember {
     if (this.#status === "stopped") return;
     const wasStarting = this.#status === "starting";
     this.#status = "stopping";
-    Atomics.store(this.stopFlag, 0, 1);
     this.#mailbox.close();
-    const endpoint = this.#endpoint;
-    if (endpoint?.alive) {
-      endpoint.post({ t: "stop", id: this.id });
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timedOut = new Promise<"timeout">((resolve) => {
-        timer = setTimeout(() => resolve("timeout"), timeoutMs);
-      });
-      const outcome = await Promise.race([this.#stopped.promise, timedOut]);
-      clearTimeout(timer);
-      if (outcome === "timeout") {
-        if (endpoint.kind === "worker" || endpoint.kind === "process") {
-          endpoint.die(new Error(`Actor ${this.path} did not stop within ${timeoutMs} ms`));
-        } else {
-          this.#guestStopped();
-        }
-      }
-    } else {
-      this.#guestStopped();
-    }
-    if (wasStarting) this.#started.reject(new ActorStoppedError(this.path));
-    await this.#stopped.promise;
-  }
-
-  #guestStopped(): void {
-    if (this.#status === "stopped") return;
+    if (this.#recycling) await this.#recycling;
+    await this.#endIncarnation(timeoutMs);
+    if (wasStarting) this.#ready.reject(new ActorStoppedError(this.path));
     this.#status = "stopped";
     const endpoint = this.#endpoint;
     this.#endpoint = undefined;
     endpoint?.detach(this);
     this.#closeMailbox(new ActorStoppedError(this.path));
     this.#stopped.resolve();
+    this.#owner.stopped(this);
   }
 
   #closeMailbox(error: Error): void {

@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { ToGuest, ToHost } from "../mailbox/wire.ts";
+import { serializeError, type ToGuest, type ToHost } from "../mailbox/wire.ts";
 import { Guest, type GuestPort } from "./guest.ts";
 
 /** What an endpoint needs from each actor it serves. */
@@ -49,8 +49,12 @@ export class Endpoint {
   /** Called once the endpoint has no member left and was closed, or died. */
   onClose: ((endpoint: Endpoint) => void) | undefined;
 
-  constructor(kind: EndpointKind, connect: (endpoint: Endpoint) => Link) {
+  /** A name for messages: the first actor's path, or the shared worker's name. */
+  readonly label: string;
+
+  constructor(kind: EndpointKind, label: string, connect: (endpoint: Endpoint) => Link) {
     this.kind = kind;
+    this.label = label;
     this.#link = connect(this);
   }
 
@@ -97,13 +101,27 @@ export class Endpoint {
     this.#schedule();
   }
 
+  /** When the guest last sent anything (`performance.now()`), for heartbeats. */
+  lastHeard: number = performance.now();
+  #pings = 0;
+
+  /** Sends a heartbeat ping; the guest answers when its event loop is free. */
+  ping(): void {
+    this.post({ t: "ping", n: ++this.#pings });
+  }
+
   /** Handles frames from the guest. */
   receive(frames: ToHost[]): void {
+    this.lastHeard = performance.now();
     for (const frame of frames) {
       if (frame.t === "fault") {
         const error = new Error(`Uncaught error in a ${this.kind} guest: ${frame.error.message}`);
         error.stack = frame.error.stack;
         this.die(error);
+        return;
+      }
+      if (frame.t === "exit") {
+        this.die(new Error(`The ${this.kind} guest exited with code ${frame.code}`));
         return;
       }
       if (frame.t === "pong") continue;
@@ -173,8 +191,18 @@ export class Endpoint {
     for (const frame of frames) {
       try {
         postOne(frame);
-      } catch {
+      } catch (cause) {
         if (frame.t === "deliver") this.#members.get(frame.id)?.undeliverable(frame, postOne);
+        if (frame.t === "spawn") {
+          const error = new TypeError(`Cannot start ${frame.path}: its args could not be cloned`, {
+            cause,
+          });
+          this.#members.get(frame.id)?.receive({
+            t: "spawn_failed",
+            id: frame.id,
+            error: serializeError(error),
+          });
+        }
       }
     }
   }

@@ -1,6 +1,7 @@
 /**
- * Where actors run: one endpoint per dedicated worker, a fixed set of shared workers that
- * multiplex many actors each, and one in-thread guest for `"local"` actors.
+ * Where actors run: one endpoint per dedicated worker or subprocess, a fixed set of shared workers
+ * that multiplex many actors each, one in-thread guest for `"local"` actors, and warm spare
+ * workers for actors that asked for one.
  *
  * @module
  */
@@ -8,17 +9,19 @@
 import type { ActorCore } from "./actor.ts";
 import type { ActorDefinition } from "./define.ts";
 import { Endpoint, localLink, workerLink } from "./endpoint.ts";
-import { workerEntryUrl } from "./worker_entry.ts";
 import { processLink } from "./process_link.ts";
+import { workerEntryUrl } from "./worker_entry.ts";
 
 /** The endpoints of one actor system. */
 export class Placements {
   readonly #sharedSize: number;
   readonly #definitions = new Map<string, ActorDefinition>();
   readonly #endpoints = new Set<Endpoint>();
+  readonly #spares = new Map<string, Endpoint>();
   #shared: Endpoint[] = [];
   #local: Endpoint | undefined;
   #nextShared = 0;
+  #closed = false;
 
   /** @param sharedWorkers How many shared workers `"shared"` actors are spread over. */
   constructor(sharedWorkers: number) {
@@ -32,56 +35,82 @@ export class Placements {
 
   /** An endpoint for the actor's placement, spawning a worker when one is needed. */
   acquire = (actor: ActorCore): Endpoint => {
+    if (this.#closed) throw new TypeError(`Cannot start ${actor.path}: the system has closed`);
     switch (actor.options.placement) {
       case "local":
-        this.#definitions.set(`${actor.def.url}#${actor.def.name}`, actor.def);
-        if (this.#local?.alive) return this.#local;
-        this.#local = this.#track(
-          new Endpoint("local", (endpoint) =>
-            localLink(endpoint, (url, name) => {
-              const def = this.#definitions.get(`${url}#${name}`);
-              if (def === undefined) throw new TypeError(`No local definition "${name}" at ${url}`);
-              return Promise.resolve(def);
-            })),
-        );
-        return this.#local;
+        return this.#localEndpoint(actor.def);
       case "worker":
-        return this.#track(
-          new Endpoint("worker", (endpoint) =>
-            workerLink(endpoint, workerEntryUrl(actor.def.url), {
-              name: actor.path,
-              permissions: actor.options.permissions,
-            })),
-        );
+        return actor.options.spare
+          ? this.#takeSpare(actor)
+          : this.#worker(actor.def.url, actor.path, actor.options.permissions);
       case "shared":
         return this.#sharedEndpoint();
       case "process":
-        return this.#track(new Endpoint("process", (endpoint) =>
-          processLink(endpoint, {
-            moduleUrl: actor.def.url,
-            name: actor.path,
-            permissions: actor.options.permissions,
-            maxHeapMb: actor.options.maxHeapMb,
-          })));
+        return this.#track(
+          new Endpoint("process", actor.path, (endpoint) =>
+            processLink(endpoint, {
+              moduleUrl: actor.def.url,
+              name: actor.path,
+              permissions: actor.options.permissions,
+              maxHeapMb: actor.options.maxHeapMb,
+            })),
+        );
     }
   };
+
+  #worker(moduleUrl: string, label: string, permissions?: Deno.PermissionOptions): Endpoint {
+    return this.#track(
+      new Endpoint(
+        "worker",
+        label,
+        (endpoint) => workerLink(endpoint, workerEntryUrl(moduleUrl), { name: label, permissions }),
+      ),
+    );
+  }
+
+  /** Hands over the warm spare for this module (or a new worker), and warms the next one. */
+  #takeSpare(actor: ActorCore): Endpoint {
+    const key = `${actor.def.url}|${JSON.stringify(actor.options.permissions ?? null)}`;
+    const spare = this.#spares.get(key);
+    this.#spares.delete(key);
+    const endpoint = spare?.alive
+      ? spare
+      : this.#worker(actor.def.url, actor.path, actor.options.permissions);
+    const next = this.#worker(actor.def.url, `${actor.path} (spare)`, actor.options.permissions);
+    next.ping(); // the worker loads its modules now, not when it is needed
+    this.#spares.set(key, next);
+    return endpoint;
+  }
+
+  #localEndpoint(def: ActorDefinition): Endpoint {
+    this.#definitions.set(`${def.url}#${def.name}`, def);
+    if (this.#local?.alive) return this.#local;
+    this.#local = this.#track(
+      new Endpoint("local", "local", (endpoint) =>
+        localLink(endpoint, (url, name) => {
+          const found = this.#definitions.get(`${url}#${name}`);
+          if (found === undefined) throw new TypeError(`No local definition "${name}" at ${url}`);
+          return Promise.resolve(found);
+        })),
+    );
+    return this.#local;
+  }
 
   #sharedEndpoint(): Endpoint {
     this.#shared = this.#shared.filter((endpoint) => endpoint.alive);
     if (this.#shared.length < this.#sharedSize) {
+      const name = `troupe-shared-${this.#nextShared++}`;
       const endpoint = this.#track(
         new Endpoint(
           "shared",
-          (endpoint) =>
-            workerLink(endpoint, workerEntryUrl(), {
-              name: `troupe-shared-${this.#shared.length}`,
-            }),
+          name,
+          (endpoint) => workerLink(endpoint, workerEntryUrl(), { name }),
         ),
       );
       this.#shared.push(endpoint);
       return endpoint;
     }
-    let best = this.#shared[this.#nextShared++ % this.#shared.length];
+    let best = this.#shared[0];
     for (const endpoint of this.#shared) if (endpoint.size < best.size) best = endpoint;
     return best;
   }
@@ -94,7 +123,9 @@ export class Placements {
 
   /** Ends every guest at once. */
   close(): void {
+    this.#closed = true;
     for (const endpoint of [...this.#endpoints]) endpoint.close();
+    this.#spares.clear();
     this.#shared = [];
     this.#local = undefined;
   }

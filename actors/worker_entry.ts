@@ -47,6 +47,18 @@ export function serveWorker(modules: Record<string, Record<string, unknown>> = {
     },
   });
   scope.onmessage = (event) => guest.receive(event.data);
+  // Deno tells the parent nothing when a worker closes itself or calls Deno.exit(): say it first.
+  const notice = (code: number) => scope.postMessage([{ t: "exit", code }], []);
+  const close = (globalThis as unknown as { close(): void }).close.bind(globalThis);
+  (globalThis as unknown as { close(): void }).close = () => {
+    notice(0);
+    close();
+  };
+  const exit = Deno.exit.bind(Deno);
+  Deno.exit = (code?: number): never => {
+    notice(code ?? 0);
+    return exit(code);
+  };
   globalThis.addEventListener("error", (event) => {
     event.preventDefault();
     guest.fault(event.error ?? new Error(event.message));

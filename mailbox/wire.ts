@@ -14,9 +14,11 @@ import {
   ActorCrashedError,
   ActorStoppedError,
   AskTimeoutError,
+  HungError,
   InvalidMessageError,
   MailboxClosedError,
   MailboxFullError,
+  RestartIntensityError,
   SpawnError,
 } from "../errors.ts";
 
@@ -54,6 +56,8 @@ export type ToHost =
   | { t: "crashed"; id: number; seq: number; error: SerializedError }
   | { t: "stopped"; id: number }
   | { t: "fault"; error: SerializedError }
+  /** The guest is exiting by itself (`self.close()`, `Deno.exit()` in a worker). */
+  | { t: "exit"; code: number }
   | {
     t: "call";
     id: number;
@@ -94,6 +98,8 @@ const TROUPE: Record<string, { prototype: Error }> = {
   MailboxFullError,
   MailboxClosedError,
   SpawnError,
+  RestartIntensityError,
+  HungError,
 };
 
 const OWN_KEYS_SKIPPED = new Set(["name", "message", "stack", "cause"]);

@@ -120,8 +120,9 @@ function describe(value: unknown): string {
 }
 
 /** Merges validated options over the defaults. */
-export function resolveActorOptions(options: ParsedActorOptions): ActorOptions {
+export function resolveActorOptions(options: ParsedActorOptions, spare = false): ActorOptions {
   return {
+    spare,
     placement: options.placement ?? ACTOR_DEFAULTS.placement,
     capacity: options.mailbox?.capacity ?? ACTOR_DEFAULTS.capacity,
     overflow: options.mailbox?.overflow ?? ACTOR_DEFAULTS.overflow,

@@ -17,11 +17,31 @@
 export {
   type ActorSettings,
   ActorSystem,
+  type HeartbeatOptions,
   type ShutdownOptions,
   type SpawnOptions,
+  type SupervisorRef,
   type SystemOptions,
   type SystemStats,
 } from "./system.ts";
+export {
+  child,
+  type ChildOptions,
+  type ChildSpec,
+  type Strategy,
+  supervisor,
+  type SupervisorOptions,
+  type SupervisorSpec,
+} from "./spec.ts";
+export {
+  type Backoff,
+  backoffDelay,
+  type ExitReason,
+  type Intensity,
+  recordRestart,
+  type RestartType,
+  shouldRestart,
+} from "./policy.ts";
 export {
   type CrashedEvent,
   type DeadLetterEvent,

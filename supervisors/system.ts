@@ -15,11 +15,21 @@ import {
 import type { ActorDefinition, Protocol } from "../actors/define.ts";
 import { Placements } from "../actors/placement.ts";
 import type { ActorRef } from "../actors/ref.ts";
+import { HungError } from "../errors.ts";
 import { Deque } from "../mailbox/_deque.ts";
-import { Deadlines } from "../_util.ts";
-import { actorOptionsSchema, parseOptions, resolveActorOptions } from "./_options.ts";
 import type { OverflowPolicy } from "../mailbox/mailbox.ts";
+import { Deadlines } from "../_util.ts";
+import { resolveActorOptions } from "./_options.ts";
 import { EventStream } from "./events.ts";
+import type { RestartType } from "./policy.ts";
+import {
+  type ChildOptions,
+  type ChildSpec,
+  makeChild,
+  supervisor,
+  type SupervisorSpec,
+} from "./spec.ts";
+import { Supervisor } from "./supervisor.ts";
 
 /** Where and how one actor runs: the options `system.spawn` and child specs share. */
 export interface ActorSettings {
@@ -83,16 +93,72 @@ export interface ActorSettings {
  * @typeParam A The arguments the actor's `init` takes.
  */
 export interface SpawnOptions<A = unknown> extends ActorSettings {
-  /** The path segment under the root; defaults to the definition's name (numbered if taken). */
+  /** The child's id under its supervisor; defaults to the definition's name, numbered if taken. */
   name?: string;
-  /** What `init` receives; must be cloneable for worker placements. */
+  /** What `init` receives; must be cloneable for worker and process placements. */
   args?: A;
+  /**
+   * When the actor is restarted: a spawned actor is restarted after a crash, not after it stops
+   * itself.
+   *
+   * @default {"transient"}
+   */
+  restart?: RestartType;
+  /**
+   * How long the actor may take to stop before it is killed, in milliseconds.
+   *
+   * @default {5000}
+   */
+  shutdownMs?: number;
+  /**
+   * Keep a pre-spawned worker ready, for a fast restart after the worker dies.
+   *
+   * @default {false}
+   */
+  spare?: boolean;
+}
+
+/** Heartbeats: how a silent guest (a hung or vanished worker or subprocess) is noticed. */
+export interface HeartbeatOptions {
+  /**
+   * How often each guest is pinged, in milliseconds.
+   *
+   * @default {1000}
+   */
+  intervalMs?: number;
+  /**
+   * A guest silent for longer is declared hung: its actors crash with `HungError` and restart in a
+   * new guest. A synchronous handler longer than this is taken for a hang.
+   *
+   * @default {10000}
+   */
+  timeoutMs?: number;
 }
 
 /** Options of {@linkcode ActorSystem.start}. */
 export interface SystemOptions {
   /** The system's name, used in logs and worker names. */
   name: string;
+  /**
+   * The supervision tree to start; its children start in order before `start` resolves.
+   *
+   * @default {supervisor()}
+   */
+  root?: SupervisorSpec;
+  /**
+   * OS signals that shut the system down gracefully; a second one, later, forces an immediate
+   * kill and exits the process with code 130. Signals a few milliseconds apart count as one (a
+   * child under `deno task` receives SIGINT twice).
+   *
+   * @default {[]}
+   */
+  signals?: Deno.Signal[];
+  /**
+   * Heartbeats to notice hung guests, or `false` to turn them off.
+   *
+   * @default {{ intervalMs: 1000, timeoutMs: 10000 }}
+   */
+  heartbeat?: HeartbeatOptions | false;
   /**
    * How many shared workers carry `"shared"` actors.
    *
@@ -110,9 +176,8 @@ export interface SystemOptions {
 /** Options of {@linkcode ActorSystem.shutdown}. */
 export interface ShutdownOptions {
   /**
-   * How long each actor's `onStop` may take before it is killed, in milliseconds.
-   *
-   * @default {5000}
+   * How long each actor's `onStop` may take before it is killed, in milliseconds; each child's own
+   * `shutdownMs` applies when this is not given.
    */
   timeoutMs?: number;
 }
@@ -121,17 +186,39 @@ export interface ShutdownOptions {
 export interface SystemStats {
   /** The system's name. */
   readonly name: string;
-  /** One entry per live actor, in start order. */
+  /** One entry per live actor, in tree order. */
   readonly actors: readonly ActorStats[];
   /** Dead letters since the system started. */
   readonly deadLetters: number;
-  /** Live guests (workers, and the in-thread guest) carrying actors. */
+  /** Live guests (workers, subprocesses, the in-thread guest) carrying actors. */
   readonly endpoints: number;
+  /** Worker threads given up as hung; Deno cannot stop a thread spinning in a synchronous loop. */
+  readonly abandonedThreads: number;
+}
+
+/** A handle on a supervisor of the tree, to spawn dynamic children under it. */
+export interface SupervisorRef {
+  /** The supervisor's path. */
+  readonly path: string;
+  /** Its children's ids, in start order. */
+  children(): readonly string[];
+  /**
+   * Spawns an actor under this supervisor.
+   *
+   * @throws {TypeError} When an option has the wrong type or the id is taken.
+   * @throws {RangeError} When an option is out of range.
+   * @throws {SpawnError} When the module did not load or `init` threw.
+   */
+  spawn<P extends Protocol, A, S>(
+    def: ActorDefinition<P, A, S>,
+    options?: SpawnOptions<A>,
+  ): Promise<ActorRef<P>>;
 }
 
 /**
- * An actor system: spawns actors, finds them by path, reports events and dead letters, and shuts
- * everything down in reverse start order. Use `await using` so that it always closes.
+ * An actor system: the root of the supervision tree. It starts the tree, spawns dynamic actors,
+ * finds them by path, reports events and dead letters, notices hung guests, and shuts everything
+ * down leaves first in reverse start order. Use `await using` so that it always closes.
  *
  * @example A counter on the caller's thread
  * ```ts
@@ -169,43 +256,78 @@ export class ActorSystem implements AsyncDisposable {
   readonly #deadLetters: Deque<DeadLetter> = new Deque();
   readonly #deadLetterBuffer: number;
   readonly #controller = new AbortController();
-  readonly #deadlines = new Deadlines();
   readonly #closed = Promise.withResolvers<Error | undefined>();
+  readonly #deadlines = new Deadlines();
+  readonly #root: Supervisor;
+  readonly #signals: Deno.Signal[];
+  readonly #onSignal = () => this.#signal();
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
   #deadLetterCount = 0;
+  #abandoned = 0;
+  #firstSignal = -Infinity;
   #shutdown: Promise<void> | undefined;
-  #restarts = new Map<string, number[]>();
 
-  private constructor(options: SystemOptions) {
+  private constructor(options: SystemOptions, root: SupervisorSpec) {
     this.name = options.name;
     this.#placements = new Placements(options.sharedWorkers ?? navigator.hardwareConcurrency);
     this.#deadLetterBuffer = options.deadLetterBuffer ?? 1_000;
+    this.#signals = options.signals ?? [];
+    this.#root = new Supervisor("/", root, {
+      events: this.events,
+      createActor: (spec, path, owner) => this.#createActor(spec, path, owner),
+      release: (path, core) => {
+        if (this.#actors.get(path) === core) this.#actors.delete(path);
+      },
+      deadLetter: (letter) => this.#deadLetter(letter),
+      now: () => performance.now(),
+    }, (error) => void this.#stopAll(undefined, error));
   }
 
   /**
-   * Starts an actor system.
+   * Starts an actor system and its supervision tree.
    *
-   * @param options The system's name and settings.
-   * @returns The running system.
-   * @throws {TypeError} When the name is missing.
-   * @throws {RangeError} When `sharedWorkers` or `deadLetterBuffer` is not a positive integer.
+   * @param options The system's name, its tree and settings.
+   * @returns The running system, once every child of the tree has started.
+   * @throws {TypeError} When the name is missing or `root` is not a supervisor spec.
+   * @throws {RangeError} When a number is out of range.
+   * @throws {SpawnError} When a child of the tree failed to start (the others are stopped).
    */
-  static start(options: SystemOptions): Promise<ActorSystem> {
+  static async start(options: SystemOptions): Promise<ActorSystem> {
     if (typeof options?.name !== "string" || options.name === "") {
-      return Promise.reject(
-        new TypeError("Cannot start actor system: name must be a non-empty string"),
-      );
+      throw new TypeError("Cannot start actor system: name must be a non-empty string");
     }
+    const where = `Cannot start actor system "${options.name}"`;
     for (const field of ["sharedWorkers", "deadLetterBuffer"] as const) {
       const value = options[field];
       if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
-        return Promise.reject(
-          new RangeError(
-            `Cannot start actor system "${options.name}": ${field} must be a positive integer, received ${value}`,
-          ),
-        );
+        throw new RangeError(`${where}: ${field} must be a positive integer, received ${value}`);
       }
     }
-    return Promise.resolve(new ActorSystem(options));
+    const heartbeat = options.heartbeat ?? {};
+    if (heartbeat !== false) {
+      for (const field of ["intervalMs", "timeoutMs"] as const) {
+        const value = heartbeat[field];
+        if (value !== undefined && !(value > 0)) {
+          throw new RangeError(`${where}: heartbeat.${field} must be positive, received ${value}`);
+        }
+      }
+    }
+    const root = options.root ?? supervisor();
+    if ((root as { "~troupe"?: unknown })["~troupe"] !== "supervisor") {
+      throw new TypeError(`${where}: root must be made by supervisor()`);
+    }
+    const system = new ActorSystem(options, root);
+    try {
+      await system.#root.start();
+    } catch (error) {
+      await system.#stopAll(undefined, error instanceof Error ? error : new Error(String(error)));
+      throw error;
+    }
+    for (const signal of system.#signals) Deno.addSignalListener(signal, system.#onSignal);
+    if (heartbeat !== false) {
+      system.#startHeartbeat(heartbeat.intervalMs ?? 1_000, heartbeat.timeoutMs ?? 10_000);
+    }
+    return system;
   }
 
   /** Aborted when shutdown begins. */
@@ -213,53 +335,79 @@ export class ActorSystem implements AsyncDisposable {
     return this.#controller.signal;
   }
 
+  #createActor(spec: ChildSpec, path: string, owner: ConstructorParameters<typeof ActorCore>[4]) {
+    const options = resolveActorOptions(spec.options, spec.spare);
+    const core = new ActorCore(
+      spec.target as ActorDefinition,
+      path,
+      spec.options.args,
+      options,
+      owner,
+      this.#placements.acquire,
+      this.#deadlines,
+    );
+    this.#actors.set(path, core);
+    return core;
+  }
+
   /**
-   * Spawns an actor under the root.
+   * Spawns an actor under the root supervisor.
    *
    * @typeParam P The actor's protocol.
    * @typeParam A The arguments its `init` takes.
    * @param def The actor's definition.
-   * @param options Its name, arguments, placement, mailbox and delivery settings.
+   * @param options Its name, arguments, placement, mailbox, delivery and restart settings.
    * @returns A typed reference, once `init` has returned.
    * @throws {TypeError} When an option has the wrong type or the name is taken.
    * @throws {RangeError} When an option is out of range.
    * @throws {SpawnError} When the module did not load or `init` threw.
    */
-  async spawn<P extends Protocol, A, S>(
+  spawn<P extends Protocol, A, S>(
     def: ActorDefinition<P, A, S>,
     options?: SpawnOptions<A>,
   ): Promise<ActorRef<P>> {
-    const where = `Cannot spawn "${options?.name ?? def?.name}"`;
-    const parsed = parseOptions(actorOptionsSchema, options, where);
-    if (this.#shutdown) throw new TypeError(`${where}: the system is shutting down`);
-    const path = this.#path(parsed.name ?? def.name, parsed.name !== undefined, where);
-    const core = new ActorCore(
-      def as ActorDefinition,
-      path,
-      parsed.args,
-      resolveActorOptions(parsed),
-      this.#owner,
-      this.#placements.acquire,
-      this.#deadlines,
-    );
-    this.#actors.set(path, core);
-    core.stopped().then(() => {
-      if (this.#actors.get(path) === core) this.#actors.delete(path);
-      if (core.status === "stopped") this.events.emit({ type: "stopped", path });
-    });
-    await core.start();
-    this.events.emit({ type: "started", path, placement: core.options.placement });
-    return core.ref as ActorRef<P>;
+    return this.#spawnUnder(this.#root, def, options);
   }
 
-  #path(name: string, explicit: boolean, where: string): string {
-    let path = `/${name}`;
-    if (!this.#actors.has(path)) return path;
-    if (explicit) throw new TypeError(`${where}: the path ${path} is taken`);
-    for (let n = 2;; n++) {
-      path = `/${name}-${n}`;
-      if (!this.#actors.has(path)) return path;
+  async #spawnUnder<P extends Protocol, A, S>(
+    parent: Supervisor,
+    def: ActorDefinition<P, A, S>,
+    options: SpawnOptions<A> = {},
+  ): Promise<ActorRef<P>> {
+    if (this.#shutdown) {
+      throw new TypeError(
+        `Cannot spawn "${options.name ?? def?.name}": the system is shutting down`,
+      );
     }
+    const { name, restart = "transient", ...rest } = options ?? {};
+    if (name !== undefined && typeof name !== "string") {
+      throw new TypeError(
+        `Cannot spawn "${def?.name}": name must be a string, received ${typeof name}`,
+      );
+    }
+    const id = name ?? this.#freeId(parent, def?.name);
+    const spec = makeChild(id, def, { ...rest, restart } as ChildOptions<A>, "Cannot spawn");
+    return await parent.add(spec) as ActorRef<P>;
+  }
+
+  #freeId(parent: Supervisor, base: string): string {
+    if (!parent.children.includes(base)) return base;
+    for (let n = 2;; n++) if (!parent.children.includes(`${base}-${n}`)) return `${base}-${n}`;
+  }
+
+  /**
+   * A handle on the supervisor at `path` (`"/"` is the root), to spawn children under it.
+   *
+   * @throws {TypeError} When no supervisor lives at `path`.
+   */
+  supervisor(path: string): SupervisorRef {
+    const found = this.#root.find(path);
+    if (!(found instanceof Supervisor)) throw new TypeError(`Cannot find supervisor ${path}`);
+    return {
+      path,
+      children: () => [...found.children],
+      spawn: (def, options) => this.#spawnUnder(found, def, options),
+    };
   }
 
   /**
@@ -285,60 +433,77 @@ export class ActorSystem implements AsyncDisposable {
   stats(): SystemStats {
     return {
       name: this.name,
-      actors: [...this.#actors.values()].map((core) => core.stats()),
+      actors: this.#root.actors().map((core) => core.stats()),
       deadLetters: this.#deadLetterCount,
       endpoints: this.#placements.endpoints.size,
+      abandonedThreads: this.#abandoned,
     };
   }
 
-  readonly #owner = {
-    crashed: (actor: ActorCore, error: Error): void => {
-      this.events.emit({ type: "crashed", path: actor.path, error });
-      if (this.#shutdown) return;
-      // Interim policy until supervisors take over: restart at once, give up past 10 restarts a
-      // second.
+  #deadLetter(letter: DeadLetter): void {
+    this.#deadLetterCount++;
+    this.#deadLetters.push(letter);
+    if (this.#deadLetters.length > this.#deadLetterBuffer) this.#deadLetters.shift();
+    this.events.emit({ type: "dead_letter", path: letter.path, letter });
+  }
+
+  #startHeartbeat(intervalMs: number, timeoutMs: number): void {
+    this.#heartbeat = setInterval(() => {
       const now = performance.now();
-      const times = (this.#restarts.get(actor.path) ?? []).filter((t) => now - t < 1_000);
-      times.push(now);
-      this.#restarts.set(actor.path, times);
-      if (times.length > 10) {
-        this.events.emit({ type: "escalated", path: actor.path, error });
-        void actor.stop();
-        return;
+      for (const endpoint of this.#placements.endpoints) {
+        if (endpoint.kind === "local") continue;
+        const silent = now - endpoint.lastHeard;
+        if (silent > timeoutMs) {
+          if (endpoint.kind !== "process") this.#abandoned++;
+          endpoint.die(new HungError(endpoint.label, Math.round(silent)));
+        } else {
+          endpoint.ping();
+        }
       }
-      actor.restart();
-      this.events.emit({ type: "restarted", path: actor.path, restarts: actor.stats().restarts });
-    },
-    deadLetter: (letter: DeadLetter): void => {
-      this.#deadLetterCount++;
-      this.#deadLetters.push(letter);
-      if (this.#deadLetters.length > this.#deadLetterBuffer) this.#deadLetters.shift();
-      this.events.emit({ type: "dead_letter", path: letter.path, letter });
-    },
-  };
+    }, intervalMs);
+    try {
+      Deno.unrefTimer(this.#heartbeat as unknown as number);
+    } catch {
+      // A fake timer in tests: nothing to unref.
+    }
+  }
+
+  #signal(): void {
+    const now = performance.now();
+    if (this.#shutdown === undefined) {
+      this.#firstSignal = now;
+      void this.shutdown();
+      return;
+    }
+    if (now - this.#firstSignal < 50) return; // the same signal, delivered twice
+    this.#placements.close();
+    Deno.exit(130);
+  }
 
   /**
-   * Stops every actor, newest first, then ends every worker. Idempotent.
+   * Stops every actor, leaves first in reverse start order, then ends every worker. Idempotent.
    *
    * @param options How long each actor may take to stop.
    */
   shutdown(options?: ShutdownOptions): Promise<void> {
-    this.#shutdown ??= this.#stopAll(options?.timeoutMs ?? 5_000, undefined);
-    return this.#shutdown;
+    return this.#stopAll(options?.timeoutMs, undefined);
   }
 
-  async #stopAll(timeoutMs: number, error: Error | undefined): Promise<void> {
-    this.#controller.abort(
-      error ?? new DOMException("The actor system is shutting down", "AbortError"),
-    );
-    this.events.emit({ type: "shutdown", path: "/", error });
-    for (const core of [...this.#actors.values()].reverse()) {
-      await core.stop({ timeoutMs });
-    }
-    this.#placements.close();
-    this.#deadlines.clear();
-    this.events.close();
-    this.#closed.resolve(error);
+  #stopAll(timeoutMs: number | undefined, error: Error | undefined): Promise<void> {
+    this.#shutdown ??= (async () => {
+      this.#controller.abort(
+        error ?? new DOMException("The actor system is shutting down", "AbortError"),
+      );
+      this.events.emit({ type: "shutdown", path: "/", error });
+      await this.#root.stop(timeoutMs);
+      if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
+      for (const signal of this.#signals) Deno.removeSignalListener(signal, this.#onSignal);
+      this.#placements.close();
+      this.#deadlines.clear();
+      this.events.close();
+      this.#closed.resolve(error);
+    })();
+    return this.#shutdown;
   }
 
   /** Resolves once everything has stopped, with the error that stopped the system, if any. */

@@ -251,7 +251,7 @@ test("spawn options are validated before anything starts", async () => {
     {
       name: "TypeError",
       message:
-        'Cannot spawn "counter": placement must be one of "local", "worker", "shared", received "moon"',
+        'Cannot spawn "counter": placement must be one of "local", "worker", "shared", "process", received "moon"',
     },
   );
   // deno-lint-ignore no-explicit-any

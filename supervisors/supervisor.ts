@@ -1,0 +1,377 @@
+/**
+ * The supervisor at run time: starts its children in order, decides what a crash restarts, keeps
+ * the restart intensity, waits the backoff, gives up and escalates, and stops its children in
+ * reverse order.
+ *
+ * Every decision runs through the supervisor's own queue, one at a time; a failed restart comes
+ * back as a crash and is queued like any other, never retried in a loop. A stop overtakes the
+ * queue: pending backoffs are cancelled and queued decisions find the supervisor stopping.
+ *
+ * @module
+ */
+
+import type { ActorCore, ActorOwner, DeadLetter } from "../actors/actor.ts";
+import type { ActorRef } from "../actors/ref.ts";
+import { HungError, RestartIntensityError } from "../errors.ts";
+import type { EventStream } from "./events.ts";
+import { backoffDelay, type ExitReason, recordRestart, shouldRestart } from "./policy.ts";
+import { type ChildSpec, isSupervisorSpec, type SupervisorSpec } from "./spec.ts";
+
+/** What a supervisor needs from the system it runs in. */
+export interface SupervisionContext {
+  readonly events: EventStream;
+  /** Creates (but does not start) the host side of an actor child and registers its path. */
+  createActor(spec: ChildSpec, path: string, owner: ActorOwner): ActorCore;
+  /** Forgets a path once its actor has stopped for good. */
+  release(path: string, core: ActorCore): void;
+  /** Records a dead letter. */
+  deadLetter(letter: DeadLetter): void;
+  /** The clock, for intensity windows. */
+  now(): number;
+}
+
+interface ActorNode {
+  readonly kind: "actor";
+  readonly spec: ChildSpec;
+  readonly path: string;
+  readonly core: ActorCore;
+  readonly dynamic: boolean;
+  restarts: number[];
+}
+
+interface SupervisorNode {
+  readonly kind: "supervisor";
+  readonly spec: ChildSpec;
+  readonly path: string;
+  readonly supervisor: Supervisor;
+  readonly dynamic: boolean;
+  restarts: number[];
+}
+
+type Node = ActorNode | SupervisorNode;
+
+type State = "idle" | "running" | "failed" | "stopping" | "stopped";
+
+/** A running supervisor. */
+export class Supervisor {
+  readonly path: string;
+  readonly spec: SupervisorSpec;
+  readonly #context: SupervisionContext;
+  readonly #escalate: (error: Error) => void;
+  readonly #ids: string[] = [];
+  readonly #nodes = new Map<string, Node>();
+  readonly #timers = new Map<ReturnType<typeof setTimeout>, () => void>();
+  #times: number[] = [];
+  #state: State = "idle";
+  #queue: Promise<void> = Promise.resolve();
+  #stopping: Promise<void> | undefined;
+
+  constructor(
+    path: string,
+    spec: SupervisorSpec,
+    context: SupervisionContext,
+    escalate: (error: Error) => void,
+  ) {
+    this.path = path;
+    this.spec = spec;
+    this.#context = context;
+    this.#escalate = escalate;
+  }
+
+  /** The children's ids, in start order. */
+  get children(): readonly string[] {
+    return this.#ids;
+  }
+
+  /** Whether the supervisor is running (not failed or stopping). */
+  get running(): boolean {
+    return this.#state === "running";
+  }
+
+  /**
+   * Starts the children in order. If one fails to start, those already started are stopped in
+   * reverse order and the error is thrown.
+   */
+  async start(): Promise<void> {
+    this.#state = "running";
+    for (const spec of this.spec.children) {
+      try {
+        await this.#add(spec, false);
+      } catch (error) {
+        await this.stop();
+        throw error;
+      }
+    }
+  }
+
+  /** Adds and starts one child; for dynamic children the id may not be taken. */
+  async add(spec: ChildSpec): Promise<ActorRef | Supervisor> {
+    if (this.#state !== "running") {
+      throw new TypeError(`Cannot spawn "${spec.id}" under ${this.path}: it is not running`);
+    }
+    return await this.#add(spec, true);
+  }
+
+  async #add(spec: ChildSpec, dynamic: boolean): Promise<ActorRef | Supervisor> {
+    if (this.#nodes.has(spec.id)) {
+      throw new TypeError(
+        `Cannot spawn "${spec.id}": the path ${this.#childPath(spec.id)} is taken`,
+      );
+    }
+    const path = this.#childPath(spec.id);
+    let node: Node;
+    if (isSupervisorSpec(spec.target)) {
+      const nested: Supervisor = new Supervisor(path, spec.target, this.#context, (error) => {
+        this.#exit(node, "crash", error);
+      });
+      node = { kind: "supervisor", spec, path, supervisor: nested, dynamic, restarts: [] };
+      this.#ids.push(spec.id);
+      this.#nodes.set(spec.id, node);
+      try {
+        await nested.start();
+      } catch (error) {
+        this.#forget(spec.id);
+        throw error;
+      }
+      return nested;
+    }
+    const owner: ActorOwner = {
+      crashed: (_core, error) => this.#exit(node, "crash", error),
+      exited: () => this.#exit(node, "normal", undefined),
+      stopped: () => this.#stoppedByOthers(node),
+      deadLetter: (letter) => this.#context.deadLetter(letter),
+    };
+    const core = this.#context.createActor(spec, path, owner);
+    node = { kind: "actor", spec, path, core, dynamic, restarts: [] };
+    this.#ids.push(spec.id);
+    this.#nodes.set(spec.id, node);
+    try {
+      await core.start();
+    } catch (error) {
+      this.#forget(spec.id);
+      this.#context.release(path, core);
+      throw error;
+    }
+    this.#context.events.emit({ type: "started", path, placement: core.options.placement });
+    return core.ref;
+  }
+
+  #childPath(id: string): string {
+    return this.path === "/" ? `/${id}` : `${this.path}/${id}`;
+  }
+
+  #forget(id: string): void {
+    this.#nodes.delete(id);
+    const index = this.#ids.indexOf(id);
+    if (index >= 0) this.#ids.splice(index, 1);
+  }
+
+  /** Finds the node of a descendant by path. */
+  find(path: string): ActorCore | Supervisor | undefined {
+    if (path === this.path) return this;
+    const prefix = this.path === "/" ? "/" : `${this.path}/`;
+    if (!path.startsWith(prefix)) return undefined;
+    const [id] = path.slice(prefix.length).split("/");
+    const node = this.#nodes.get(id);
+    if (node === undefined) return undefined;
+    if (node.kind === "actor") return node.path === path ? node.core : undefined;
+    return node.supervisor.find(path);
+  }
+
+  /** Every actor below this supervisor, in start order, depth first. */
+  actors(): ActorCore[] {
+    const out: ActorCore[] = [];
+    for (const id of this.#ids) {
+      const node = this.#nodes.get(id)!;
+      if (node.kind === "actor") out.push(node.core);
+      else out.push(...node.supervisor.actors());
+    }
+    return out;
+  }
+
+  // ---- exits --------------------------------------------------------------------------------
+
+  /** A child crashed or exited: queue the decision. */
+  #exit(node: Node, reason: ExitReason, error: Error | undefined): void {
+    if (reason === "crash" && error !== undefined) {
+      if (error instanceof HungError) {
+        this.#context.events.emit({ type: "hung", path: node.path, error });
+      }
+      if (node.kind === "actor") {
+        this.#context.events.emit({ type: "crashed", path: node.path, error });
+      }
+    }
+    this.#enqueue(() => this.#decide(node, reason, error));
+  }
+
+  #enqueue(task: () => Promise<void>): void {
+    this.#queue = this.#queue.then(task).catch((error) => {
+      // A decision must never break the queue; surface it as an escalation.
+      this.#fail(error instanceof Error ? error : new Error(String(error)));
+    });
+  }
+
+  async #decide(node: Node, reason: ExitReason, error: Error | undefined): Promise<void> {
+    if (this.#state !== "running" || this.#nodes.get(node.spec.id) !== node) return;
+    if (!shouldRestart(node.spec.restart, reason)) {
+      this.#forget(node.spec.id);
+      await this.#stopNode(node);
+      return;
+    }
+    const now = this.#context.now();
+    const window = recordRestart(this.#times, now, this.spec.intensity);
+    this.#times = window.times;
+    if (window.exceeded) {
+      const { maxRestarts, periodMs } = this.spec.intensity;
+      const cause = error ?? new Error(`Child "${node.spec.id}" exited`);
+      await this.#giveUp(
+        new RestartIntensityError(this.path, node.spec.id, maxRestarts, periodMs, { cause }),
+      );
+      return;
+    }
+    node.restarts = recordRestart(node.restarts, now, this.spec.intensity).times;
+    const group = this.#group(node);
+    for (const other of [...group].reverse()) {
+      if (other !== node) await this.#recycleNode(other);
+    }
+    const delay = backoffDelay(node.restarts.length, this.spec.backoff);
+    if (delay > 0 && !(await this.#sleep(delay))) return;
+    for (const member of group) {
+      if (this.#state !== "running") return;
+      await this.#restartNode(member);
+    }
+  }
+
+  /** The children a crash of `node` restarts, in start order. */
+  #group(node: Node): Node[] {
+    const all = this.#ids.map((id) => this.#nodes.get(id)!);
+    switch (this.spec.strategy) {
+      case "one_for_one":
+        return [node];
+      case "one_for_all":
+        return all;
+      case "rest_for_one":
+        return all.slice(all.indexOf(node));
+    }
+  }
+
+  async #restartNode(node: Node): Promise<void> {
+    if (node.kind === "supervisor") {
+      await node.supervisor.restartAll();
+      return;
+    }
+    try {
+      await node.core.restart();
+    } catch {
+      return; // reported to this supervisor as a crash, and queued
+    }
+    this.#context.events.emit({
+      type: "restarted",
+      path: node.path,
+      restarts: node.core.stats().restarts,
+    });
+  }
+
+  async #recycleNode(node: Node): Promise<void> {
+    if (node.kind === "supervisor") await node.supervisor.recycleAll();
+    else await node.core.recycle(node.spec.shutdownMs);
+  }
+
+  async #stopNode(node: Node, timeoutMs?: number): Promise<void> {
+    if (node.kind === "supervisor") {
+      await node.supervisor.stop(timeoutMs);
+      this.#context.events.emit({ type: "stopped", path: node.path });
+    } else {
+      await node.core.stop({ timeoutMs: timeoutMs ?? node.spec.shutdownMs });
+    }
+  }
+
+  /** An actor child was stopped by someone else (`ref.stop()`): it leaves the tree. */
+  #stoppedByOthers(node: Node): void {
+    if (node.kind !== "actor") return;
+    this.#context.release(node.path, node.core);
+    this.#context.events.emit({ type: "stopped", path: node.path });
+    if (this.#nodes.get(node.spec.id) === node) this.#forget(node.spec.id);
+  }
+
+  /** Waits `ms` unless the supervisor stops first; `false` when it did. */
+  #sleep(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#timers.delete(timer);
+        resolve(this.#state === "running");
+      }, ms);
+      this.#timers.set(timer, () => resolve(false));
+    });
+  }
+
+  #cancelTimers(): void {
+    for (const [timer, cancel] of this.#timers) {
+      clearTimeout(timer);
+      cancel();
+    }
+    this.#timers.clear();
+  }
+
+  /** Too many restarts: end every child's incarnation, keep their mailboxes, escalate. */
+  async #giveUp(error: RestartIntensityError): Promise<void> {
+    this.#state = "failed";
+    this.#cancelTimers();
+    this.#context.events.emit({ type: "escalated", path: this.path, error });
+    await this.recycleAll();
+    this.#escalate(error);
+  }
+
+  #fail(error: Error): void {
+    if (this.#state !== "running") return;
+    this.#state = "failed";
+    this.#cancelTimers();
+    this.#context.events.emit({ type: "escalated", path: this.path, error });
+    this.#escalate(error);
+  }
+
+  // ---- restarts from the parent -------------------------------------------------------------
+
+  /** Ends every child's incarnation, right to left, keeping their mailboxes. */
+  async recycleAll(): Promise<void> {
+    for (const id of [...this.#ids].reverse()) {
+      const node = this.#nodes.get(id);
+      if (node) await this.#recycleNode(node);
+    }
+  }
+
+  /** Starts every child again, left to right, with a fresh intensity window. */
+  async restartAll(): Promise<void> {
+    if (this.#state === "stopping" || this.#state === "stopped") return;
+    this.#cancelTimers();
+    await this.recycleAll();
+    this.#state = "running";
+    this.#times = [];
+    for (const id of [...this.#ids]) {
+      const node = this.#nodes.get(id);
+      if (node && this.#state === "running") await this.#restartNode(node);
+    }
+  }
+
+  /**
+   * Stops every child for good, right to left; pending restarts are cancelled.
+   *
+   * @param timeoutMs Overrides each child's `shutdownMs`.
+   */
+  stop(timeoutMs?: number): Promise<void> {
+    this.#stopping ??= this.#stop(timeoutMs);
+    return this.#stopping;
+  }
+
+  async #stop(timeoutMs: number | undefined): Promise<void> {
+    this.#state = "stopping";
+    this.#cancelTimers();
+    for (const id of [...this.#ids].reverse()) {
+      const node = this.#nodes.get(id);
+      if (node === undefined) continue;
+      this.#forget(id);
+      await this.#stopNode(node, timeoutMs);
+    }
+    this.#state = "stopped";
+  }
+}
