@@ -121,7 +121,9 @@ export class Endpoint {
         return;
       }
       if (frame.t === "exit") {
-        this.die(new Error(`The ${this.kind} guest exited with code ${frame.code}`));
+        // The guest is going anyway: end the link after the restart got going, since
+        // `worker.terminate()` blocks this thread for milliseconds.
+        this.die(new Error(`The ${this.kind} guest exited with code ${frame.code}`), 100);
         return;
       }
       if (frame.t === "pong") continue;
@@ -129,11 +131,16 @@ export class Endpoint {
     }
   }
 
-  /** The guest died or must be abandoned: ends it and tells every member. */
-  die(error: Error): void {
+  /**
+   * The guest died or must be abandoned: ends it and tells every member.
+   *
+   * @param error Why.
+   * @param terminateAfterMs When the guest is known to be gone, end the link this much later.
+   */
+  die(error: Error, terminateAfterMs = 0): void {
     if (this.#closed) return;
     this.#error = error;
-    this.#end();
+    this.#end(terminateAfterMs);
     const members = [...this.#members.values()];
     this.#members.clear();
     for (const member of members) member.lost(error);
@@ -148,14 +155,15 @@ export class Endpoint {
     this.onClose?.(this);
   }
 
-  #end(): void {
+  #end(terminateAfterMs = 0): void {
     this.#closed = true;
     this.#out = [];
     this.#transfer = [];
     this.#pumps = [];
     const link = this.#link;
     this.#link = undefined;
-    link?.terminate();
+    if (terminateAfterMs === 0) link?.terminate();
+    else setTimeout(() => link?.terminate(), terminateAfterMs);
   }
 
   #schedule(): void {

@@ -22,7 +22,7 @@ import {
 } from "../mailbox/wire.ts";
 import { deserializeError } from "../mailbox/wire.ts";
 import { InvalidMessageError } from "../errors.ts";
-import { ActorCell, formatIssues, type KindEntry, validate } from "./cell.ts";
+import { ActorCell, formatIssues, type KindEntry, kindTable, validate } from "./cell.ts";
 import type { ActorDefinition, Protocol } from "./define.ts";
 import type { ActorRef, AskOptions, SendOptions, TellOptions } from "./ref.ts";
 
@@ -105,6 +105,9 @@ export class Guest {
         case "ping":
           this.#emit({ t: "pong", n: frame.n });
           break;
+        case "warm":
+          this.#warm(frame.url, frame.name);
+          break;
       }
     }
   }
@@ -115,6 +118,23 @@ export class Guest {
    */
   fault(error: unknown): void {
     this.#emit({ t: "fault", error: serializeError(error) });
+  }
+
+  /**
+   * zod compiles a schema's parser on its first use, which costs milliseconds: a spare guest runs
+   * every schema of the definition once (on values they refuse, so no user refinement runs).
+   */
+  async #warm(url: string, name: string): Promise<void> {
+    try {
+      const def = await this.#port.load(url, name);
+      for (const entry of kindTable(def)) {
+        entry.request.safeParse(undefined);
+        entry.request.safeParse({});
+        entry.reply?.safeParse(undefined);
+      }
+    } catch {
+      // Warming is best effort: a real spawn reports any error.
+    }
   }
 
   async #spawn(frame: Extract<ToGuest, { t: "spawn" }>): Promise<void> {

@@ -12,6 +12,9 @@ import { Endpoint, localLink, workerLink } from "./endpoint.ts";
 import { processLink } from "./process_link.ts";
 import { workerEntryUrl } from "./worker_entry.ts";
 
+/** How long after a spare is taken the next one starts, in milliseconds. */
+const SPARE_DELAY_MS = 50;
+
 /** The endpoints of one actor system. */
 export class Placements {
   readonly #sharedSize: number;
@@ -22,6 +25,7 @@ export class Placements {
   #local: Endpoint | undefined;
   #nextShared = 0;
   #closed = false;
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
 
   /** @param sharedWorkers How many shared workers `"shared"` actors are spread over. */
   constructor(sharedWorkers: number) {
@@ -76,9 +80,17 @@ export class Placements {
     const endpoint = spare?.alive
       ? spare
       : this.#worker(actor.def.url, actor.path, actor.options.permissions);
-    const next = this.#worker(actor.def.url, `${actor.path} (spare)`, actor.options.permissions);
-    next.ping(); // the worker loads its modules now, not when it is needed
-    this.#spares.set(key, next);
+    // `new Worker()` blocks this thread for ~14 ms: start the next spare a little later, so that
+    // the actor that just took this one is answering before then.
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      if (this.#closed || this.#spares.has(key)) return;
+      const next = this.#worker(actor.def.url, `${actor.path} (spare)`, actor.options.permissions);
+      // It loads the actor's module and compiles its schemas now, not when it is needed.
+      next.post({ t: "warm", url: actor.def.url, name: actor.def.name });
+      this.#spares.set(key, next);
+    }, SPARE_DELAY_MS);
+    this.#timers.add(timer);
     return endpoint;
   }
 
@@ -124,6 +136,8 @@ export class Placements {
   /** Ends every guest at once. */
   close(): void {
     this.#closed = true;
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
     for (const endpoint of [...this.#endpoints]) endpoint.close();
     this.#spares.clear();
     this.#shared = [];

@@ -19,3 +19,24 @@ export const Sink = defineActor({
     echo: (_state, msg) => msg.n,
   },
 });
+
+/** An actor that dies on request: its worker exits, or its handler throws. */
+export const Phoenix = defineActor({
+  name: "phoenix",
+  url: import.meta.url,
+  protocol: {
+    ping: ask(z.object({}), z.number()),
+    exitWorker: z.object({}),
+    throwError: z.object({}),
+  },
+  init: () => ({ pings: 0 }),
+  handlers: {
+    ping: (state) => ++state.pings,
+    exitWorker() {
+      Deno.exit(1);
+    },
+    throwError() {
+      throw new Error("crash");
+    },
+  },
+});

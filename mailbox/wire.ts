@@ -38,7 +38,9 @@ export type ToGuest =
   | { t: "restart"; id: number; error: SerializedError }
   | { t: "stop"; id: number }
   | { t: "result"; call: number; ok: boolean; value: unknown }
-  | { t: "ping"; n: number };
+  | { t: "ping"; n: number }
+  /** Load an actor's module and run its schemas once, so that a spare guest answers at full speed. */
+  | { t: "warm"; url: string; name: string };
 
 /** Reply status inside a `replies` frame: the handler failed (while stopping; else it is a crash). */
 export const REPLY_ERROR = 0;

@@ -1,0 +1,356 @@
+/**
+ * The entry point of a `"process"` subprocess: a guest fed by frames on stdin that answers on
+ * stdout, and the codec both ends of that pipe share.
+ *
+ * ```
+ *   host (actors/process_link.ts)                      subprocess (this file)
+ *   Endpoint ─post─▶ encode ─▶ child stdin ══════════▶ FrameReader ─▶ Guest.receive
+ *   Endpoint ◀─receive─ FrameReader ◀═══ child stdout ◀═ encode ◀─ Guest port.post
+ * ```
+ *
+ * On the pipe every batch of frames is one message: an 8-byte header (the magic bytes
+ * `FF 54 52 50`, then the body's length as a little-endian `uint32`) and a body that V8's
+ * serializer wrote (`node:v8`'s `Serializer`: the structured-clone format, so payloads behave as
+ * they do with a worker's `postMessage`). A batch is serialized once, whatever the number of frames
+ * and messages in it. `0xFF` never occurs in UTF-8 text, so stray text on stdout cannot pass for a
+ * header: the host skips it and forwards it to stderr.
+ *
+ * The subprocess is started from a generated `data:` module that imports the actor's module
+ * statically (no read permission needed) and calls {@linkcode serveProcess}. Importing this file has
+ * no side effect, so the host imports the codec from it. It imports only guest-side code.
+ *
+ * @module
+ */
+
+import { Deserializer, Serializer } from "node:v8";
+import { Console } from "node:console";
+import process from "node:process";
+import type { ToGuest, ToHost } from "../mailbox/wire.ts";
+import { REPLY_INVALID, serializeError } from "../mailbox/wire.ts";
+import { Guest } from "./guest.ts";
+import { findDefinition } from "./worker_entry.ts";
+
+/** The first four bytes of every message on the pipe. */
+const MAGIC = [0xff, 0x54, 0x52, 0x50] as const;
+/** Magic (4 bytes) and body length (4 bytes). */
+const HEADER_BYTES = 8;
+const MAX_BODY = 0xffff_ffff;
+
+/**
+ * Serializes a batch of frames into one message: header and body.
+ *
+ * @throws {DOMException} A `DataCloneError` when a value cannot be serialized (a function, a
+ * symbol, a `SharedArrayBuffer`, …), as `postMessage` would.
+ */
+export function encodeFrames(frames: readonly unknown[]): Uint8Array {
+  // A fresh serializer per batch: V8's serializer remembers every object it wrote, and would write
+  // a back-reference the other side cannot resolve if the same object came again.
+  const serializer = new Serializer();
+  let body: Uint8Array;
+  try {
+    serializer.writeHeader();
+    serializer.writeValue(frames);
+    body = serializer.releaseBuffer();
+  } catch (error) {
+    throw new DOMException(
+      `Cannot send frames to a subprocess: ${(error as Error).message}`,
+      "DataCloneError",
+    );
+  }
+  if (body.byteLength > MAX_BODY) {
+    throw new DOMException(
+      `Cannot send frames to a subprocess: ${body.byteLength} bytes exceed ${MAX_BODY}`,
+      "DataCloneError",
+    );
+  }
+  const out = new Uint8Array(HEADER_BYTES + body.byteLength);
+  out.set(MAGIC, 0);
+  new DataView(out.buffer).setUint32(4, body.byteLength, true);
+  out.set(body, HEADER_BYTES);
+  return out;
+}
+
+/** Deserializes one message body written by {@linkcode encodeFrames}. */
+export function decodeFrames<T>(body: Uint8Array): T[] {
+  const deserializer = new Deserializer(body);
+  deserializer.readHeader();
+  const frames = deserializer.readValue();
+  if (!Array.isArray(frames)) throw new TypeError("A message on the pipe is not a batch of frames");
+  return frames as T[];
+}
+
+/**
+ * Cuts a byte stream into the messages {@linkcode encodeFrames} wrote. Bytes between messages
+ * that do not start with the magic (text a library printed on stdout) go to `stray`.
+ */
+export class FrameReader<T> {
+  readonly #onFrames: (frames: T[]) => void;
+  readonly #stray: (bytes: Uint8Array) => void;
+  #buffer = new Uint8Array(0);
+  #start = 0;
+  #end = 0;
+
+  /**
+   * @param onFrames Receives each decoded batch, in order.
+   * @param stray Receives bytes that are not part of a message.
+   */
+  constructor(onFrames: (frames: T[]) => void, stray: (bytes: Uint8Array) => void) {
+    this.#onFrames = onFrames;
+    this.#stray = stray;
+  }
+
+  /** Bytes received but not yet part of a whole message. */
+  get pending(): number {
+    return this.#end - this.#start;
+  }
+
+  /**
+   * Takes the next bytes of the stream. Whole messages are decoded and handed on synchronously;
+   * the rest is copied, so the caller may reuse `chunk` once this returns.
+   *
+   * @throws {Error} When a message body cannot be deserialized.
+   */
+  push(chunk: Uint8Array): void {
+    if (this.#end === this.#start) {
+      // The common case: nothing pending, so read messages straight out of the chunk.
+      const used = this.#parse(chunk, 0, chunk.byteLength);
+      if (used < chunk.byteLength) this.#append(chunk.subarray(used));
+      return;
+    }
+    this.#append(chunk);
+    this.#start = this.#parse(this.#buffer, this.#start, this.#end);
+    if (this.#start === this.#end) this.#start = this.#end = 0;
+  }
+
+  /** Parses whole messages in `bytes[from, to)`; returns where the unparsed rest begins. */
+  #parse(bytes: Uint8Array, from: number, to: number): number {
+    let at = from;
+    while (to - at >= 1) {
+      if (bytes[at] !== MAGIC[0]) {
+        const next = bytes.subarray(at, to).indexOf(MAGIC[0]);
+        const skip = next < 0 ? to - at : next;
+        this.#stray(bytes.slice(at, at + skip));
+        at += skip;
+        continue;
+      }
+      if (to - at < HEADER_BYTES) {
+        // Not enough for a header; but if what is there already breaks the magic, it is stray.
+        if (!matchesMagic(bytes, at, to)) {
+          this.#stray(bytes.slice(at, at + 1));
+          at += 1;
+          continue;
+        }
+        break;
+      }
+      if (!matchesMagic(bytes, at, to)) {
+        this.#stray(bytes.slice(at, at + 1));
+        at += 1;
+        continue;
+      }
+      const view = new DataView(bytes.buffer, bytes.byteOffset + at + 4, 4);
+      const length = view.getUint32(0, true);
+      if (to - at - HEADER_BYTES < length) break;
+      const body = bytes.subarray(at + HEADER_BYTES, at + HEADER_BYTES + length);
+      at += HEADER_BYTES + length;
+      this.#onFrames(decodeFrames<T>(body));
+    }
+    return at;
+  }
+
+  #append(chunk: Uint8Array): void {
+    const size = this.#end - this.#start;
+    const needed = size + chunk.byteLength;
+    if (this.#end + chunk.byteLength > this.#buffer.byteLength) {
+      if (needed <= this.#buffer.byteLength / 2) {
+        this.#buffer.copyWithin(0, this.#start, this.#end);
+      } else {
+        const grown = new Uint8Array(Math.max(needed * 2, 64 * 1024));
+        grown.set(this.#buffer.subarray(this.#start, this.#end));
+        this.#buffer = grown;
+      }
+      this.#start = 0;
+      this.#end = size;
+    }
+    this.#buffer.set(chunk, this.#end);
+    this.#end += chunk.byteLength;
+  }
+}
+
+/** Whether the bytes from `at` (up to four, fewer if `to` comes first) are the magic's. */
+function matchesMagic(bytes: Uint8Array, at: number, to: number): boolean {
+  for (let i = 0; i < MAGIC.length && at + i < to; i++) {
+    if (bytes[at + i] !== MAGIC[i]) return false;
+  }
+  return true;
+}
+
+/**
+ * The source of a subprocess's entry module: it imports `moduleUrl` statically, then serves.
+ *
+ * @param moduleUrl The actor's module.
+ */
+export function processEntryUrl(moduleUrl: string): string {
+  const entry = JSON.stringify(new URL("./process_entry.ts", import.meta.url).href);
+  const source = `import * as m from ${JSON.stringify(moduleUrl)};\n` +
+    `import { serveProcess } from ${entry};\n` +
+    `serveProcess({ ${JSON.stringify(moduleUrl)}: m });\n`;
+  return `data:application/javascript,${encodeURIComponent(source)}`;
+}
+
+/**
+ * Serves the guest side of the wire in this subprocess: frames from stdin, frames to stdout.
+ *
+ * stdout belongs to the wire, so this first sends everything else that would write there to
+ * stderr: every `console` method, `Deno.stdout`'s `write`/`writeSync`/`writable` (and with them
+ * `node:process`'s `stdout`). The subprocess exits when stdin closes (the host ended it or died).
+ *
+ * @param modules Modules already imported, by URL; others are imported on demand.
+ */
+export function serveProcess(modules: Record<string, Record<string, unknown>> = {}): void {
+  const writeWire = takeStdout();
+  /** The local stand-ins for each actor's stop flag: shared memory cannot cross a process. */
+  const stopFlags = new Map<number, Int32Array>();
+
+  const guest = new Guest({
+    post: (frames) => writeWire(encodeReplies(frames)),
+    load: async (url, name) => {
+      const module = modules[url] ?? await import(url);
+      return findDefinition(module, url, name);
+    },
+  });
+
+  const reader = new FrameReader<ToGuest>((frames) => {
+    for (let i = 0; i < frames.length; i++) {
+      const frame = frames[i];
+      if (frame.t === "spawn") {
+        const stop = new SharedArrayBuffer(4);
+        stopFlags.set(frame.id, new Int32Array(stop));
+        frames[i] = { ...frame, stop };
+      } else if (frame.t === "stop") {
+        // Seen by `ctx.shouldStop()` once the running handler yields to the event loop.
+        const flag = stopFlags.get(frame.id);
+        if (flag !== undefined) Atomics.store(flag, 0, 1);
+        stopFlags.delete(frame.id);
+      }
+    }
+    guest.receive(frames);
+  }, (bytes) => Deno.stderr.writeSync(bytes));
+
+  globalThis.addEventListener("error", (event) => {
+    event.preventDefault();
+    guest.fault(event.error ?? new Error(event.message));
+  });
+  globalThis.addEventListener("unhandledrejection", (event) => {
+    event.preventDefault();
+    guest.fault(event.reason);
+  });
+
+  void readStdin(reader);
+}
+
+async function readStdin(reader: FrameReader<ToGuest>): Promise<void> {
+  const buffer = new Uint8Array(256 * 1024);
+  while (true) {
+    let n: number | null;
+    try {
+      n = await Deno.stdin.read(buffer);
+    } catch {
+      n = null;
+    }
+    if (n === null) Deno.exit(0); // the host closed the pipe: it is gone or wants us gone
+    try {
+      reader.push(buffer.subarray(0, n));
+    } catch (error) {
+      // A corrupt message: the wire cannot be trusted any more.
+      console.error(`A Troupe subprocess received a corrupt message: ${error}`);
+      Deno.exit(70);
+    }
+  }
+}
+
+/**
+ * Encodes the guest's frames. A batch that cannot be serialized is retried frame by frame, and a
+ * `replies` frame whose values cannot be serialized gets an error in place of each bad reply;
+ * other frames that fail are thrown for the guest to report.
+ */
+function encodeReplies(frames: ToHost[]): Uint8Array {
+  try {
+    return encodeFrames(frames);
+  } catch (error) {
+    const parts: Uint8Array[] = [];
+    for (const frame of frames) {
+      try {
+        parts.push(encodeFrames([frame]));
+      } catch {
+        if (frame.t !== "replies") throw error;
+        parts.push(encodeFrames([{ ...frame, r: replaceUnserializable(frame.r) }]));
+      }
+    }
+    return concat(parts);
+  }
+}
+
+function replaceUnserializable(r: readonly unknown[]): unknown[] {
+  const out = r.slice();
+  for (let i = 0; i < out.length; i += 3) {
+    try {
+      encodeFrames([out[i + 2]]);
+    } catch (cause) {
+      out[i + 1] = REPLY_INVALID;
+      out[i + 2] = serializeError(
+        new TypeError("Cannot send reply: it could not be serialized for the host", { cause }),
+      );
+    }
+  }
+  return out;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  let size = 0;
+  for (const part of parts) size += part.byteLength;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.byteLength;
+  }
+  return out;
+}
+
+/**
+ * Keeps the real stdout for the wire and points everything else that writes there at stderr.
+ *
+ * @returns A function that writes all of its bytes to the real stdout, or exits the process if the
+ * host has gone.
+ */
+function takeStdout(): (bytes: Uint8Array) => void {
+  const stdout = Deno.stdout;
+  const writeSync = stdout.writeSync.bind(stdout);
+  const stderr = Deno.stderr;
+  Object.defineProperties(stdout, {
+    write: { value: (p: Uint8Array) => stderr.write(p), configurable: true, writable: true },
+    writeSync: {
+      value: (p: Uint8Array) => stderr.writeSync(p),
+      configurable: true,
+      writable: true,
+    },
+    writable: { get: () => stderr.writable, configurable: true },
+  });
+  // One console for every method, so that groups, counters and timers keep working.
+  const toStderr = new Console({ stdout: process.stderr, stderr: process.stderr });
+  const target = console as unknown as Record<string, unknown>;
+  const source = toStderr as unknown as Record<string, unknown>;
+  for (const key of Object.keys(target)) {
+    const method = source[key];
+    if (typeof method === "function" && key !== "Console") target[key] = method.bind(toStderr);
+  }
+  return (bytes) => {
+    try {
+      let at = 0;
+      while (at < bytes.byteLength) at += writeSync(bytes.subarray(at));
+    } catch {
+      Deno.exit(0); // the host closed its end: nothing is listening any more
+    }
+  };
+}
