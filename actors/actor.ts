@@ -11,7 +11,13 @@
  * @module
  */
 
-import { ActorCrashedError, ActorStoppedError, AskTimeoutError, SpawnError } from "../errors.ts";
+import {
+  ActorCrashedError,
+  ActorStoppedError,
+  AskTimeoutError,
+  MailboxFullError,
+  SpawnError,
+} from "../errors.ts";
 import type { Deadlines } from "../_util.ts";
 import { Deque } from "../mailbox/_deque.ts";
 import { Mailbox, type OverflowPolicy } from "../mailbox/mailbox.ts";
@@ -722,7 +728,7 @@ export class ActorCore implements EndpointMember {
 
   #drop(envelope: Envelope, reason: "overflow"): void {
     if (envelope.reply) {
-      settle(envelope.reply, false, new Error(`Ask dropped: the mailbox of ${this.path} is full`));
+      settle(envelope.reply, false, new MailboxFullError(this.options.capacity, this.path));
     }
     this.#deadLetter(envelope, reason, undefined);
   }

@@ -58,7 +58,16 @@ export function validate(
   entry: KindEntry,
   payload: unknown,
 ): { ok: true; value: unknown } | { ok: false; error: InvalidMessageError } {
-  const result = entry.request.safeParse(payload);
+  let result: ReturnType<Schema["safeParse"]>;
+  try {
+    result = entry.request.safeParse(payload);
+  } catch (cause) {
+    // A payload nested deeply enough overflows the schema's recursion: refuse it, do not crash.
+    const detail = `(root): could not be validated (${
+      cause instanceof Error ? cause.message : "unknown error"
+    })`;
+    return { ok: false, error: new InvalidMessageError(path, entry.kind, detail, { cause }) };
+  }
   if (result.success) return { ok: true, value: result.data };
   return {
     ok: false,

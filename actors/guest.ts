@@ -223,11 +223,13 @@ export class Guest {
         continue;
       }
       const seq = frame.seq + (slot.pos >> 1);
-      const entry = kinds[m[slot.pos] as number];
+      const index = m[slot.pos];
+      // Only a whole number in range names a kind: "length", "1" or {} are refused, not looked up.
+      const entry = typeof index === "number" ? kinds[index] : undefined;
       const payload = m[slot.pos + 1];
       slot.pos += 2;
       if (entry === undefined) {
-        const kind = String(m[slot.pos - 2]);
+        const kind = nameOf(index);
         this.#refuse(slot, seq, new InvalidMessageError(cell.path, kind, "unknown message kind"));
         continue;
       }
@@ -405,5 +407,14 @@ export class Guest {
       // resolves as soon as the host has taken the request.
       stop: () => call("stop", "", null) as Promise<void>,
     } as unknown as ActorRef<Protocol>;
+  }
+}
+
+/** A printable name for whatever arrived as a kind index; `String()` may throw on hostile input. */
+function nameOf(index: unknown): string {
+  try {
+    return String(index);
+  } catch {
+    return Object.prototype.toString.call(index);
   }
 }

@@ -201,7 +201,9 @@ export function processEntryUrl(moduleUrl: string): string {
  * Serves the guest side of the wire in this subprocess: frames from stdin, frames to stdout.
  *
  * stdout belongs to the wire, so this first sends everything else that would write there to
- * stderr: every `console` method, `Deno.stdout`'s `write`/`writeSync`/`writable` (and with them
+ * stderr: `console.log`, `info`, `debug`, `dir` and `dirxml` (as `console.error` formats them),
+ * `console.table`, `count`, `countReset`, `time`, `timeLog` and `timeEnd` (through a `node:console`
+ * `Console` on stderr), and `Deno.stdout`'s `write`, `writeSync` and `writable` (and with them
  * `node:process`'s `stdout`). The subprocess exits when stdin closes (the host ended it or died).
  *
  * @param modules Modules already imported, by URL; others are imported on demand.
@@ -337,13 +339,18 @@ function takeStdout(): (bytes: Uint8Array) => void {
     },
     writable: { get: () => stderr.writable, configurable: true },
   });
-  // One console for every method, so that groups, counters and timers keep working.
-  const toStderr = new Console({ stdout: process.stderr, stderr: process.stderr });
-  const target = console as unknown as Record<string, unknown>;
-  const source = toStderr as unknown as Record<string, unknown>;
-  for (const key of Object.keys(target)) {
-    const method = source[key];
-    if (typeof method === "function" && key !== "Console") target[key] = method.bind(toStderr);
+  // `console` prints to stdout from these methods; the others already print to stderr.
+  const error = console.error.bind(console);
+  const methods = console as unknown as Record<string, (...args: unknown[]) => void>;
+  for (const key of ["log", "info", "debug", "dirxml"]) methods[key] = error;
+  const colors = !Deno.noColor && Deno.stderr.isTerminal();
+  methods.dir = (item: unknown, options?: unknown) =>
+    error(Deno.inspect(item, { colors, ...options as Deno.InspectOptions }));
+  // Tables, counters and timers have state and formatting of their own: a console on stderr.
+  const onStderr = new Console({ stdout: process.stderr, stderr: process.stderr });
+  const other = onStderr as unknown as Record<string, (...args: unknown[]) => void>;
+  for (const key of ["table", "count", "countReset", "time", "timeLog", "timeEnd"]) {
+    methods[key] = other[key].bind(onStderr);
   }
   return (bytes) => {
     try {

@@ -111,9 +111,10 @@ class ProcessLink implements Link {
         );
       }
     }
+    // A DataCloneError here makes the endpoint retry frame by frame, failing only the bad ones.
     const bytes = encodeFrames(withoutSharedMemory(frames));
     // Transferred buffers are copied into the message; detach them as postMessage would.
-    for (const item of transfer) if (!item.detached) (item as ArrayBuffer).transfer();
+    for (const item of transfer as ArrayBuffer[]) if (!item.detached) item.transfer();
     this.#stdin.write(bytes).catch(() => {});
   }
 

@@ -183,9 +183,9 @@ function denoError(name: string): (new (message?: string) => Error) | undefined 
 function describe(value: unknown): string {
   if (typeof value === "string") return value;
   try {
-    return `Non-error thrown: ${JSON.stringify(value) ?? String(value)}`;
+    return `Non-error thrown: ${JSON.stringify(value) ?? safeString(value)}`;
   } catch {
-    return `Non-error thrown: ${String(value)}`;
+    return `Non-error thrown: ${safeString(value)}`;
   }
 }
 
@@ -198,6 +198,15 @@ function cloneable(value: unknown): unknown {
     structuredClone(value);
     return value;
   } catch {
+    return safeString(value);
+  }
+}
+
+/** `String(value)`, or the `[object Tag]` form when the value's own conversion throws. */
+function safeString(value: unknown): string {
+  try {
     return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
   }
 }
