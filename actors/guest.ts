@@ -11,6 +11,7 @@
  */
 
 import { Deque } from "../mailbox/_deque.ts";
+import { reviveShared } from "../mailbox/shared_event.ts";
 import {
   REPLY_ERROR,
   REPLY_INVALID,
@@ -154,7 +155,8 @@ export class Guest {
     this.#slots.set(frame.id, slot);
     try {
       const def = await this.#port.load(frame.url, frame.name);
-      slot.cell = new ActorCell(def, frame.path, frame.args, frame.stop, this.#selfRef(frame.id));
+      const args = frame.trusted ? frame.args : reviveShared(frame.args);
+      slot.cell = new ActorCell(def, frame.path, args, frame.stop, this.#selfRef(frame.id));
       await slot.cell.start();
     } catch (error) {
       this.#slots.delete(frame.id);

@@ -43,6 +43,16 @@ const MAX_BODY = 0xffff_ffff;
  * symbol, a `SharedArrayBuffer`, …), as `postMessage` would.
  */
 export function encodeFrames(frames: readonly unknown[]): Uint8Array {
+  if (exactInJson(frames, 0)) {
+    const text = JSON.stringify(frames);
+    // At most three bytes per UTF-16 unit.
+    const out = new Uint8Array(HEADER_BYTES + 1 + text.length * 3);
+    const { written } = encoder.encodeInto(text, out.subarray(HEADER_BYTES + 1));
+    out.set(MAGIC, 0);
+    new DataView(out.buffer).setUint32(4, written + 1, true);
+    out[HEADER_BYTES] = TAG_JSON;
+    return out.subarray(0, HEADER_BYTES + 1 + written);
+  }
   // A fresh serializer per batch: V8's serializer remembers every object it wrote, and would write
   // a back-reference the other side cannot resolve if the same object came again.
   const serializer = new Serializer();
@@ -57,24 +67,65 @@ export function encodeFrames(frames: readonly unknown[]): Uint8Array {
       "DataCloneError",
     );
   }
-  if (body.byteLength > MAX_BODY) {
+  if (body.byteLength + 1 > MAX_BODY) {
     throw new DOMException(
       `Cannot send frames to a subprocess: ${body.byteLength} bytes exceed ${MAX_BODY}`,
       "DataCloneError",
     );
   }
-  const out = new Uint8Array(HEADER_BYTES + body.byteLength);
+  const out = new Uint8Array(HEADER_BYTES + 1 + body.byteLength);
   out.set(MAGIC, 0);
-  new DataView(out.buffer).setUint32(4, body.byteLength, true);
-  out.set(body, HEADER_BYTES);
+  new DataView(out.buffer).setUint32(4, body.byteLength + 1, true);
+  out[HEADER_BYTES] = TAG_V8;
+  out.set(body, HEADER_BYTES + 1);
   return out;
+}
+
+const TAG_V8 = 0x56;
+const TAG_JSON = 0x4a;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function exactInJson(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return true;
+    case "number":
+      return Number.isFinite(value) && !Object.is(value, -0);
+    case "object": {
+      if (value === null) return true;
+      if (depth > 64) return false;
+      if (Array.isArray(value)) {
+        if (Object.getPrototypeOf(value) !== Array.prototype) return false;
+        for (let i = 0; i < value.length; i++) {
+          if (!(i in value) || !exactInJson(value[i], depth + 1)) return false;
+        }
+        return true;
+      }
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return false;
+      const record = value as Record<string, unknown>;
+      for (const key in record) {
+        if (!exactInJson(record[key], depth + 1)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
 }
 
 /** Deserializes one message body written by {@linkcode encodeFrames}. */
 export function decodeFrames<T>(body: Uint8Array): T[] {
-  const deserializer = new Deserializer(body);
-  deserializer.readHeader();
-  const frames = deserializer.readValue();
+  let frames: unknown;
+  if (body[0] === TAG_JSON) {
+    frames = JSON.parse(decoder.decode(body.subarray(1)));
+  } else {
+    const deserializer = new Deserializer(body.subarray(1));
+    deserializer.readHeader();
+    frames = deserializer.readValue();
+  }
   if (!Array.isArray(frames)) throw new TypeError("A message on the pipe is not a batch of frames");
   return frames as T[];
 }

@@ -1,6 +1,7 @@
 /**
- * Bounded queues: the `Mailbox` every actor's messages wait in, with overflow policies and a
- * priority lane for system messages.
+ * Bounded queues and shared-memory primitives: the `Mailbox` every actor's messages wait in, with
+ * overflow policies and a priority lane for system messages, and `SharedEvent`, the cross-worker
+ * `threading.Event`.
  *
  * @example A mailbox that drops its oldest message when full
  * ```ts
@@ -24,3 +25,5 @@
  */
 
 export { type DropReason, Mailbox, type MailboxOptions, type OverflowPolicy } from "./mailbox.ts";
+export { reviveShared, SharedEvent, type SharedEventWaitOptions } from "./shared_event.ts";
+export type { Schema, SchemaInput, SchemaIssue, SchemaOutput, SchemaResult } from "./schema.ts";

@@ -5,6 +5,7 @@ import {
   AskTimeoutError,
   InvalidMessageError,
   type Placement,
+  SharedEvent,
   SpawnError,
 } from "../mod.ts";
 import { Counter } from "./fixtures/counter.ts";
@@ -293,3 +294,18 @@ test("shutdown stops every actor, ends every worker and resolves closed()", asyn
   equal(liveWorkers(), before);
   equal(system.stats().actors.length, 0);
 });
+
+for (const placement of PLACEMENTS) {
+  test(`${placement}: a SharedEvent in args and in messages arrives usable`, async () => {
+    await using system = await ActorSystem.start({ name: "events", sharedWorkers: 1 });
+    const fromArgs = new SharedEvent();
+    const probe = await system.spawn(Probe, { placement, args: { event: fromArgs } });
+    const waiting = probe.ask("waitArgsEvent", { timeoutMs: 5_000 });
+    fromArgs.set();
+    equal(await waiting, true);
+    const inMessage = new SharedEvent();
+    probe.tell("setEvent", { event: inMessage });
+    await probe.ask("log", {});
+    equal(inMessage.isSet(), true);
+  });
+}
