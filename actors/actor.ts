@@ -247,20 +247,21 @@ export class ActorCore implements EndpointMember {
   restart(): Promise<void> {
     if (this.#status !== "crashed" && this.#status !== "down") return this.#ready.promise;
     this.#restarts++;
-    this.#status = "starting";
     this.#ready = Promise.withResolvers<void>();
     this.#ready.promise.catch(() => {});
     const endpoint = this.#endpoint;
+    const crash = this.#status === "crashed" ? this.#lastError : undefined;
+    this.#status = "starting";
     if (endpoint?.alive && this.#inGuest) {
-      const error = serializeError(this.#lastError ?? new Error("restart"));
+      const error = serializeError(crash ?? new Error("restart"));
       endpoint.post({ t: "restart", id: this.id, error });
     } else {
-      this.#connect();
+      this.#connect(crash);
     }
     return this.#ready.promise;
   }
 
-  #connect(): void {
+  #connect(crash?: Error): void {
     let endpoint = this.#endpoint;
     if (endpoint === undefined || !endpoint.alive) {
       endpoint = this.#acquire(this);
@@ -279,6 +280,7 @@ export class ActorCore implements EndpointMember {
       args: this.args,
       stop: this.stopFlag.buffer,
       trusted: endpoint.kind === "local",
+      crash: crash === undefined ? undefined : serializeError(crash),
     });
   }
 

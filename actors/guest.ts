@@ -157,7 +157,7 @@ export class Guest {
       const def = await this.#port.load(frame.url, frame.name);
       const args = frame.trusted ? frame.args : reviveShared(frame.args);
       slot.cell = new ActorCell(def, frame.path, args, frame.stop, this.#selfRef(frame.id));
-      await slot.cell.start();
+      await slot.cell.start(frame.crash === undefined ? undefined : deserializeError(frame.crash));
     } catch (error) {
       this.#slots.delete(frame.id);
       this.#emit({ t: "spawn_failed", id: frame.id, error: serializeError(error) });

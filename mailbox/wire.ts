@@ -33,6 +33,8 @@ export type ToGuest =
     args: unknown;
     stop: SharedArrayBuffer;
     trusted: boolean;
+    /** Set when this incarnation replaces one that crashed: `onRestart` runs with it. */
+    crash?: SerializedError;
   }
   | { t: "deliver"; id: number; seq: number; m: unknown[] }
   | { t: "restart"; id: number; error: SerializedError }

@@ -83,7 +83,8 @@ export function recordRestart(
   now: number,
   intensity: Intensity,
 ): { times: number[]; exceeded: boolean } {
-  const kept = times.filter((t) => now - t < intensity.periodMs);
+  // As in OTP's supervisor: a restart exactly periodMs ago still counts.
+  const kept = times.filter((t) => now - t <= intensity.periodMs);
   kept.push(now);
   return { times: kept, exceeded: kept.length > intensity.maxRestarts };
 }

@@ -93,8 +93,8 @@ export interface ChildSpec {
   readonly id: string;
   /** What runs: an actor definition or a supervisor spec. */
   readonly target: ActorDefinition | SupervisorSpec;
-  /** The actor's options (empty for a supervisor). */
-  readonly options: ParsedActorOptions;
+  /** The actor's settings and `init` arguments (empty for a supervisor). */
+  readonly options: Readonly<ActorSettings> & { readonly args?: unknown };
   /** When the child is restarted. */
   readonly restart: RestartType;
   /** How long the child may take to stop. */
@@ -266,7 +266,7 @@ export function makeChild<P extends Protocol, A, S>(
     "~troupe": "child" as const,
     id,
     target: target as ActorDefinition | SupervisorSpec,
-    options: Object.freeze(parsed),
+    options: Object.freeze(parsed) as ChildSpec["options"],
     restart: supervision.restart ?? "permanent",
     shutdownMs: supervision.shutdownMs ?? 5_000,
     spare: supervision.spare ?? false,

@@ -231,13 +231,21 @@ export class Supervisor {
     }
     node.restarts = recordRestart(node.restarts, now, this.spec.intensity).times;
     const group = this.#group(node);
+    // The others end right to left; a temporary sibling is never restarted, so it leaves.
     for (const other of [...group].reverse()) {
-      if (other !== node) await this.#recycleNode(other);
+      if (other === node) continue;
+      if (other.spec.restart === "temporary") {
+        this.#forget(other.spec.id);
+        await this.#stopNode(other);
+      } else {
+        await this.#recycleNode(other);
+      }
     }
     const delay = backoffDelay(node.restarts.length, this.spec.backoff);
     if (delay > 0 && !(await this.#sleep(delay))) return;
     for (const member of group) {
-      if (this.#state !== "running") return;
+      // A child stopped from outside during the backoff is not brought back.
+      if (this.#state !== "running" || this.#nodes.get(member.spec.id) !== member) continue;
       await this.#restartNode(member);
     }
   }

@@ -19,7 +19,7 @@ import { HungError } from "../errors.ts";
 import { Deque } from "../mailbox/_deque.ts";
 import type { OverflowPolicy } from "../mailbox/mailbox.ts";
 import { Deadlines } from "../_util.ts";
-import { resolveActorOptions } from "./_options.ts";
+import { type ParsedActorOptions, resolveActorOptions } from "./_options.ts";
 import { EventStream } from "./events.ts";
 import type { RestartType } from "./policy.ts";
 import {
@@ -336,7 +336,7 @@ export class ActorSystem implements AsyncDisposable {
   }
 
   #createActor(spec: ChildSpec, path: string, owner: ConstructorParameters<typeof ActorCore>[4]) {
-    const options = resolveActorOptions(spec.options, spec.spare);
+    const options = resolveActorOptions(spec.options as ParsedActorOptions, spec.spare);
     const core = new ActorCore(
       spec.target as ActorDefinition,
       path,
