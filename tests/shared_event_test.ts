@@ -123,11 +123,11 @@ Deno.test("SharedEvent flag", async (t) => {
     equal(event.isSet(), false);
   });
 
-  await t.step("the buffer is a 4-byte SharedArrayBuffer and the event's only own field", () => {
+  await t.step("the buffer is a 4-byte SharedArrayBuffer; the own fields are the buffer and the brand", () => {
     const event = new SharedEvent();
     ok(event.buffer instanceof SharedArrayBuffer);
     equal(event.buffer.byteLength, 4);
-    deepEqual(Object.keys(event), ["buffer"]);
+    deepEqual(Object.keys(event), ["buffer", "~troupe"]);
   });
 
   await t.step("views on one buffer share the flag", () => {
@@ -576,11 +576,11 @@ Deno.test("a main-thread wait with only a timeout keeps the event loop alive unt
 // ---------------------------------------------------------------------------------------------
 
 Deno.test("SharedEvent.from and SharedEvent.schema", async (t) => {
-  await t.step("structured clone keeps only the buffer, and from revives it", () => {
+  await t.step("structured clone keeps the buffer and the brand, and from revives it", () => {
     const event = new SharedEvent();
     const cloned = structuredClone(event) as unknown;
     ok(!(cloned instanceof SharedEvent));
-    deepEqual(Object.keys(cloned as object), ["buffer"]);
+    deepEqual(Object.keys(cloned as object), ["buffer", "~troupe"]);
     const revived = SharedEvent.from(cloned);
     ok(revived instanceof SharedEvent);
     notEqual(revived, event);
