@@ -81,6 +81,8 @@ export interface ActorOptions {
   readonly maxHeapMb: number | undefined;
   /** For `"worker"`: keep a warm spare worker for fast restarts. */
   readonly spare: boolean;
+  /** Handle queued messages before a final stop instead of dead-lettering them. */
+  readonly drainOnStop: boolean;
 }
 
 /** Who decides what happens when an actor crashes or exits, and who hears of dead letters. */
@@ -174,6 +176,7 @@ export class ActorCore implements EndpointMember {
   #stopped = Promise.withResolvers<void>();
   #stopping: Promise<void> | undefined;
   #recycling: Promise<void> | undefined;
+  #draining: PromiseWithResolvers<void> | undefined;
   #processed = 0;
   #restarts = 0;
   #lastError: Error | undefined;
@@ -397,8 +400,18 @@ export class ActorCore implements EndpointMember {
     return { entry, payload, transfer, reply, seq: 0, deliveries: 0, errors: undefined };
   }
 
+  /** Messages flow while running, and while a stop drains the mailbox. */
+  #deliverable(): boolean {
+    return this.#status === "running" || (this.#draining !== undefined && this.#hasStarted);
+  }
+
   #wake(): void {
-    if (this.#pumpScheduled || this.#status !== "running" || this.#mailbox.size === 0) return;
+    if (this.#pumpScheduled || !this.#deliverable() || this.#mailbox.size === 0) {
+      if (this.#draining && this.#mailbox.size === 0 && this.#ledger.length === 0) {
+        this.#draining.resolve();
+      }
+      return;
+    }
     this.#pumpScheduled = true;
     this.#endpoint!.schedulePump(this);
   }
@@ -406,7 +419,7 @@ export class ActorCore implements EndpointMember {
   /** Moves messages from the mailbox into one delivery frame, within the prefetch window. */
   pump(endpoint: Endpoint): void {
     this.#pumpScheduled = false;
-    if (this.#status !== "running" || endpoint !== this.#endpoint) return;
+    if (!this.#deliverable() || endpoint !== this.#endpoint) return;
     if (this.#frameEnds.length >= MAX_FRAMES_IN_FLIGHT) return;
     let room = this.options.prefetch - this.#ledger.length;
     if (room <= 0) return;
@@ -599,6 +612,7 @@ export class ActorCore implements EndpointMember {
   }
 
   #fail(error: Error): void {
+    this.#draining?.resolve();
     this.#status = "crashed";
     this.#lastError = error;
     this.#owner.crashed(this, error);
@@ -666,6 +680,20 @@ export class ActorCore implements EndpointMember {
     if ((this.#status as ActorStatus) === "down") this.#owner.exited(this);
   }
 
+  /**
+   * With `drainOnStop`: handles what is queued before stopping, for at most `timeoutMs`; new
+   * messages are refused meanwhile. A crash ends the drain: the rest is dead-lettered.
+   */
+  async #drain(timeoutMs: number): Promise<void> {
+    this.#draining = Promise.withResolvers<void>();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<void>((resolve) => timer = setTimeout(resolve, timeoutMs));
+    this.#wake();
+    await Promise.race([this.#draining.promise, timedOut]);
+    clearTimeout(timer);
+    this.#draining = undefined;
+  }
+
   /** Sets the stop flag and asks the guest to stop this incarnation; kills it past the timeout. */
   async #endIncarnation(timeoutMs: number): Promise<void> {
     Atomics.store(this.stopFlag, 0, 1);
@@ -702,9 +730,11 @@ export class ActorCore implements EndpointMember {
   async #stop(timeoutMs: number): Promise<void> {
     if (this.#status === "stopped") return;
     const wasStarting = this.#status === "starting";
+    const wasRunning = this.#status === "running";
     this.#status = "stopping";
     this.#mailbox.close();
     if (this.#recycling) await this.#recycling;
+    if (this.options.drainOnStop && wasRunning) await this.#drain(timeoutMs);
     await this.#endIncarnation(timeoutMs);
     if (wasStarting) this.#ready.reject(new ActorStoppedError(this.path));
     this.#status = "stopped";

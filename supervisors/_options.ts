@@ -36,6 +36,7 @@ export const actorOptionsSchema: z.ZodType<ParsedActorOptions> = z.strictObject(
   maxDeliveries: positiveInt.optional(),
   askTimeoutMs: z.union([z.number().positive(), z.literal(Infinity)]).optional(),
   maxHeapMb: positiveInt.optional(),
+  drainOnStop: z.boolean().optional(),
   permissions: z.union([
     z.literal("inherit"),
     z.literal("none"),
@@ -54,6 +55,7 @@ export interface ParsedActorOptions {
   maxDeliveries?: number;
   askTimeoutMs?: number;
   maxHeapMb?: number;
+  drainOnStop?: boolean;
   permissions?: Deno.PermissionOptions | Record<string, unknown>;
 }
 
@@ -132,5 +134,6 @@ export function resolveActorOptions(options: ParsedActorOptions, spare = false):
     askTimeoutMs: options.askTimeoutMs ?? ACTOR_DEFAULTS.askTimeoutMs,
     permissions: options.permissions as Deno.PermissionOptions | undefined,
     maxHeapMb: options.maxHeapMb,
+    drainOnStop: options.drainOnStop ?? false,
   };
 }

@@ -85,6 +85,13 @@ export interface ActorSettings {
   permissions?: Deno.PermissionOptions;
   /** For `"process"`: the subprocess's V8 heap limit in MiB; past it the process dies, a crash. */
   maxHeapMb?: number;
+  /**
+   * On a final stop (a shutdown, `ref.stop()`), handle the messages already queued first, within
+   * the stop's timeout, instead of dead-lettering them. New messages are refused meanwhile.
+   *
+   * @default {false}
+   */
+  drainOnStop?: boolean;
 }
 
 /**

@@ -122,3 +122,25 @@ test("a worker that stops answering heartbeats is declared hung, its loop told t
   notEqual(await fragile.ask("ping", {}), before);
   equal(system.stats().abandonedThreads, 1);
 });
+
+for (const drainOnStop of [true, false]) {
+  test(`drainOnStop ${drainOnStop}: a stop ${drainOnStop ? "handles" : "dead-letters"} what is queued`, async () => {
+    const total = 2_000;
+    const seen = new Int32Array(new SharedArrayBuffer(total * 4));
+    await using system = await ActorSystem.start({ name: "drain", root: calm });
+    const chaos = await system.spawn(Chaos, {
+      args: { seen, crashRate: 0, poison: total + 1 },
+      mailbox: { capacity: total },
+      drainOnStop,
+    });
+    for (let id = 0; id < total; id++) chaos.tell("work", { id });
+    await chaos.stop();
+    const handled = seen.reduce((sum, n) => sum + n, 0);
+    // deadLetters() keeps the last 1000; the count in stats() covers them all.
+    const stopped = system.stats().deadLetters;
+    assert(system.deadLetters().every((letter) => letter.reason === "stopped"));
+    equal(handled + stopped, total, `handled ${handled} + dead letters ${stopped} of ${total}`);
+    if (drainOnStop) equal(handled, total);
+    else assert(stopped > 0, "a plain stop dead-letters the queue");
+  });
+}
