@@ -588,9 +588,15 @@ export class ActorCore implements EndpointMember {
       this.#startFailed(new SpawnError(this.path, "its guest failed", { cause: error }));
       return;
     }
+    // Killed while stopping for good: what it held was never going to be handled.
+    const stopping = this.#status === "stopping";
     const redeliver: Envelope[] = [];
     for (const envelope of this.#ledger.drain()) {
-      if (envelope.reply) {
+      if (stopping) {
+        const stopped = new ActorStoppedError(this.path, { cause: error });
+        if (envelope.reply) settle(envelope.reply, false, stopped);
+        else this.#deadLetter(envelope, "stopped", stopped);
+      } else if (envelope.reply) {
         settle(envelope.reply, false, new ActorCrashedError(this.path, { cause: error }));
       } else if (this.options.delivery === "at_most_once") {
         this.#deadLetter(envelope, "crashed", error);

@@ -3,16 +3,20 @@
  * and permission flags.
  *
  * The subprocess runs `deno run` of a generated `data:` module that imports the actor's module
- * statically and serves the guest ({@linkcode processEntryUrl}); frames travel as length-prefixed
- * V8-serialized batches over its stdin and stdout (see `process_entry.ts`), and its stderr is the
- * parent's. Everything it would print on stdout (`console.log` and friends) goes to stderr.
+ * statically and serves the guest ({@linkcode processEntryUrl}), with `--config` pointing at the
+ * nearest `deno.json` so that its bare specifiers resolve. Frames travel over its stdin and stdout
+ * as length-prefixed batches, JSON when that is exact and V8's structured-clone format otherwise
+ * (see `process_entry.ts`); its stderr is the parent's, and everything it would print on stdout
+ * (`console.log` and friends) goes to stderr. It exits by itself when its stdin closes; the host
+ * reports any exit it did not cause as the endpoint's death, with the exit code or signal.
  *
  * @module
  */
 
 import type { ToGuest, ToHost } from "../mailbox/wire.ts";
 import type { Endpoint, Link } from "./endpoint.ts";
-import { encodeFrames, FrameReader, processEntryUrl } from "./process_entry.ts";
+import { encodeFrames, FrameReader } from "../mailbox/pipe.ts";
+import { processEntryUrl } from "./process_entry.ts";
 
 /** Options of {@linkcode processLink}. */
 export interface ProcessLinkOptions {

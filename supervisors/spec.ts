@@ -9,7 +9,7 @@
 import { z } from "zod";
 import type { ActorDefinition, Protocol } from "../actors/define.ts";
 import { isActorDefinition } from "../actors/define.ts";
-import { actorOptionsSchema, type ParsedActorOptions, parseOptions } from "./_options.ts";
+import { actorOptionsSchema, parseOptions } from "./_options.ts";
 import type { ActorSettings } from "./system.ts";
 import type { Backoff, Intensity, RestartType } from "./policy.ts";
 

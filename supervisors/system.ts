@@ -80,7 +80,7 @@ export interface ActorSettings {
   askTimeoutMs?: number;
   /**
    * Deno permissions of a `"worker"` actor's worker or a `"process"` actor's subprocess; a worker
-   * inherits the caller's by default, a subprocess gets none but read access to its modules.
+   * inherits the caller's by default, a subprocess gets none (it can still load its modules).
    */
   permissions?: Deno.PermissionOptions;
   /** For `"process"`: the subprocess's V8 heap limit in MiB; past it the process dies, a crash. */

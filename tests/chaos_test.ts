@@ -1,5 +1,5 @@
 import { deepEqual, equal, notEqual, ok as assert, rejects } from "node:assert/strict";
-import { ActorCrashedError, ActorSystem, child, HungError, supervisor } from "../mod.ts";
+import { ActorCrashedError, ActorSystem, HungError, supervisor } from "../mod.ts";
 import { Chaos, Fragile } from "./fixtures/chaos.ts";
 import { nextEvent, test, waitForFlag } from "./_helpers.ts";
 

@@ -123,12 +123,15 @@ Deno.test("SharedEvent flag", async (t) => {
     equal(event.isSet(), false);
   });
 
-  await t.step("the buffer is a 4-byte SharedArrayBuffer; the own fields are the buffer and the brand", () => {
-    const event = new SharedEvent();
-    ok(event.buffer instanceof SharedArrayBuffer);
-    equal(event.buffer.byteLength, 4);
-    deepEqual(Object.keys(event), ["buffer", "~troupe"]);
-  });
+  await t.step(
+    "the buffer is a 4-byte SharedArrayBuffer; the own fields are the buffer and the brand",
+    () => {
+      const event = new SharedEvent();
+      ok(event.buffer instanceof SharedArrayBuffer);
+      equal(event.buffer.byteLength, 4);
+      deepEqual(Object.keys(event), ["buffer", "~troupe"]);
+    },
+  );
 
   await t.step("views on one buffer share the flag", () => {
     const event = new SharedEvent();
