@@ -103,6 +103,8 @@ export class Endpoint {
 
   /** When the guest last sent anything (`performance.now()`), for heartbeats. */
   lastHeard: number = performance.now();
+  /** Whether the guest has sent anything yet: until then it is still loading its modules. */
+  heard = false;
   #pings = 0;
 
   /** Sends a heartbeat ping; the guest answers when its event loop is free. */
@@ -113,6 +115,7 @@ export class Endpoint {
   /** Handles frames from the guest. */
   receive(frames: ToHost[]): void {
     this.lastHeard = performance.now();
+    this.heard = true;
     for (const frame of frames) {
       if (frame.t === "fault") {
         const error = new Error(`Uncaught error in a ${this.kind} guest: ${frame.error.message}`);

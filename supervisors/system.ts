@@ -31,6 +31,9 @@ import {
 } from "./spec.ts";
 import { Supervisor } from "./supervisor.ts";
 
+/** How long a new guest may take to load its modules before heartbeats count it as hung. */
+const START_TIMEOUT_MS = 30_000;
+
 /** Where and how one actor runs: the options `system.spawn` and child specs share. */
 export interface ActorSettings {
   /**
@@ -135,7 +138,8 @@ export interface HeartbeatOptions {
   intervalMs?: number;
   /**
    * A guest silent for longer is declared hung: its actors crash with `HungError` and restart in a
-   * new guest. A synchronous handler longer than this is taken for a hang.
+   * new guest. A synchronous handler longer than this is taken for a hang. A new guest gets at
+   * least 30 s to load its modules and answer for the first time.
    *
    * @default {10000}
    */
@@ -460,7 +464,9 @@ export class ActorSystem implements AsyncDisposable {
       for (const endpoint of this.#placements.endpoints) {
         if (endpoint.kind === "local") continue;
         const silent = now - endpoint.lastHeard;
-        if (silent > timeoutMs) {
+        // A guest that has not said a word yet is still loading its modules: give it longer.
+        const limit = endpoint.heard ? timeoutMs : Math.max(timeoutMs, START_TIMEOUT_MS);
+        if (silent > limit) {
           if (endpoint.kind !== "process") this.#abandoned++;
           endpoint.die(new HungError(endpoint.label, Math.round(silent)));
         } else {

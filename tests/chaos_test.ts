@@ -105,7 +105,7 @@ test("a worker that stops answering heartbeats is declared hung, its loop told t
   await using system = await ActorSystem.start({
     name: "hung",
     root: calm,
-    heartbeat: { intervalMs: 20, timeoutMs: 150 },
+    heartbeat: { intervalMs: 20, timeoutMs: 300 },
   });
   const fragile = await system.spawn(Fragile);
   const before = await fragile.ask("ping", {});
