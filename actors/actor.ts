@@ -156,6 +156,8 @@ export class ActorCore implements EndpointMember {
   readonly #owner: ActorOwner;
   readonly #acquire: (actor: ActorCore) => Endpoint;
   readonly #deadlines: Deadlines;
+  /** With a frame in flight, a batch goes out once this many messages wait. */
+  readonly #nagle: number;
   readonly #kinds: Map<string, KindEntry>;
   readonly #mailbox: Mailbox<Envelope>;
   readonly #ledger = new Deque<Envelope>();
@@ -191,6 +193,7 @@ export class ActorCore implements EndpointMember {
     deadlines: Deadlines,
   ) {
     this.#deadlines = deadlines;
+    this.#nagle = Math.max(1, Math.min(options.capacity, options.prefetch) >> 1);
     this.def = def;
     this.path = path;
     this.args = args;
@@ -406,23 +409,37 @@ export class ActorCore implements EndpointMember {
   }
 
   #wake(): void {
-    if (this.#pumpScheduled || !this.#deliverable() || this.#mailbox.size === 0) {
-      if (this.#draining && this.#mailbox.size === 0 && this.#ledger.length === 0) {
-        this.#draining.resolve();
-      }
+    if (this.#pumpScheduled || !this.#deliverable()) return;
+    const queued = this.#mailbox.size;
+    if (queued === 0) {
+      if (this.#draining && this.#ledger.length === 0) this.#draining.resolve();
       return;
     }
+    // Each of these ends with an ack, which wakes the pump again.
+    if (!this.#canSend(queued)) return;
     this.#pumpScheduled = true;
     this.#endpoint!.schedulePump(this);
+  }
+
+  /**
+   * Whether a delivery frame may leave now: within the prefetch window, at most two frames in
+   * flight, and, with one already in flight, only a batch worth a frame (Nagle's rule): a message
+   * or two would take the second slot and leave the rest waiting for a round trip.
+   */
+  #canSend(queued: number): boolean {
+    const inFlight = this.#frameEnds.length;
+    if (inFlight >= MAX_FRAMES_IN_FLIGHT) return false;
+    const room = this.options.prefetch - this.#ledger.length;
+    if (room <= 0) return false;
+    return inFlight === 0 || queued >= Math.min(room, this.#nagle);
   }
 
   /** Moves messages from the mailbox into one delivery frame, within the prefetch window. */
   pump(endpoint: Endpoint): void {
     this.#pumpScheduled = false;
     if (!this.#deliverable() || endpoint !== this.#endpoint) return;
-    if (this.#frameEnds.length >= MAX_FRAMES_IN_FLIGHT) return;
+    if (!this.#canSend(this.#mailbox.size)) return;
     let room = this.options.prefetch - this.#ledger.length;
-    if (room <= 0) return;
     const first = this.#nextSeq;
     const m: unknown[] = [];
     let transfer: Transferable[] | undefined;
@@ -461,7 +478,10 @@ export class ActorCore implements EndpointMember {
         );
         if (envelope.reply) settle(envelope.reply, false, error);
         else this.#deadLetter(envelope, "undeliverable", error);
-        this.#skipped.add(seq); // stays in the ledger until a later ack passes over it
+        // The guest must still see the seq, so that its cumulative ack passes it and the frame
+        // counts as answered: a kind index no protocol has is refused there, and ignored here.
+        this.#skipped.add(seq);
+        post({ t: "deliver", id: this.id, seq, m: [-1, null] });
       }
     }
   }
@@ -512,7 +532,7 @@ export class ActorCore implements EndpointMember {
     const base = this.#ledgerBase();
     for (let i = 0; i < r.length; i += 3) {
       const envelope = this.#ledger.at((r[i] as number) - base);
-      if (envelope === undefined) continue;
+      if (envelope === undefined || this.#skipped.has(r[i] as number)) continue;
       const ok = r[i + 1] === REPLY_OK;
       const value = ok ? r[i + 2] : deserializeError(r[i + 2] as SerializedError);
       if (envelope.reply) settle(envelope.reply, ok, value);

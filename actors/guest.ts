@@ -111,6 +111,8 @@ export class Guest {
           break;
       }
     }
+    // Everything the batch produced synchronously leaves now, without waiting for a microtask.
+    if (this.#scheduled) this.#flush();
   }
 
   /**
@@ -345,6 +347,7 @@ export class Guest {
   }
 
   #flush = (): void => {
+    if (!this.#scheduled) return; // flushed already, at the end of a batch
     this.#scheduled = false;
     for (const slot of this.#dirty) this.#flushSlot(slot);
     this.#dirty = [];
