@@ -165,9 +165,33 @@ export class Endpoint {
     this.#pumps = [];
     const link = this.#link;
     this.#link = undefined;
-    if (terminateAfterMs === 0) link?.terminate();
-    else setTimeout(() => link?.terminate(), terminateAfterMs);
+    if (terminateAfterMs === 0 || link === undefined) {
+      link?.terminate();
+      return;
+    }
+    const timer = setTimeout(() => this.finish(), terminateAfterMs);
+    this.#pending = { timer, link };
   }
+
+  #pending: { timer: ReturnType<typeof setTimeout>; link: Link } | undefined;
+
+  /** Whether a termination was put off (see {@linkcode die}) and has not happened yet. */
+  get finishing(): boolean {
+    return this.#pending !== undefined;
+  }
+
+  /** Ends a link whose termination was put off, now. */
+  finish(): void {
+    const pending = this.#pending;
+    this.#pending = undefined;
+    if (pending === undefined) return;
+    clearTimeout(pending.timer);
+    pending.link.terminate();
+    this.onFinish?.(this);
+  }
+
+  /** Called when a put-off termination has happened. */
+  onFinish: ((endpoint: Endpoint) => void) | undefined;
 
   #schedule(): void {
     if (this.#scheduled) return;

@@ -423,3 +423,18 @@ function nameOf(index: unknown): string {
     return Object.prototype.toString.call(index);
   }
 }
+
+/**
+ * Routes errors that escape every handler in this thread (an uncaught exception, an unhandled
+ * rejection) to `guest.fault`, instead of letting them end the worker or subprocess silently.
+ */
+export function reportUncaught(guest: Guest): void {
+  globalThis.addEventListener("error", (event) => {
+    event.preventDefault();
+    guest.fault(event.error ?? new Error(event.message));
+  });
+  globalThis.addEventListener("unhandledrejection", (event) => {
+    event.preventDefault();
+    guest.fault(event.reason);
+  });
+}

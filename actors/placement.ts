@@ -21,6 +21,8 @@ export class Placements {
   readonly #definitions = new Map<string, ActorDefinition>();
   readonly #endpoints = new Set<Endpoint>();
   readonly #spares = new Map<string, Endpoint>();
+  /** Dead endpoints whose worker is terminated a little later (it announced its own exit). */
+  readonly #finishing = new Set<Endpoint>();
   #shared: Endpoint[] = [];
   #local: Endpoint | undefined;
   #nextShared = 0;
@@ -129,7 +131,11 @@ export class Placements {
 
   #track(endpoint: Endpoint): Endpoint {
     this.#endpoints.add(endpoint);
-    endpoint.onClose = (closed) => this.#endpoints.delete(closed);
+    endpoint.onClose = (closed) => {
+      this.#endpoints.delete(closed);
+      if (closed.finishing) this.#finishing.add(closed);
+    };
+    endpoint.onFinish = (finished) => this.#finishing.delete(finished);
     return endpoint;
   }
 
@@ -139,6 +145,7 @@ export class Placements {
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
     for (const endpoint of [...this.#endpoints]) endpoint.close();
+    for (const endpoint of [...this.#finishing]) endpoint.finish();
     this.#spares.clear();
     this.#shared = [];
     this.#local = undefined;

@@ -20,7 +20,7 @@ import process from "node:process";
 import type { ToGuest, ToHost } from "../mailbox/wire.ts";
 import { REPLY_INVALID, serializeError } from "../mailbox/wire.ts";
 import { encodeFrames, FrameReader } from "../mailbox/pipe.ts";
-import { Guest } from "./guest.ts";
+import { Guest, reportUncaught } from "./guest.ts";
 import { findDefinition } from "./worker_entry.ts";
 
 /**
@@ -81,14 +81,7 @@ export function serveProcess(modules: Record<string, Record<string, unknown>> = 
     }
   }, (bytes) => Deno.stderr.writeSync(bytes));
 
-  globalThis.addEventListener("error", (event) => {
-    event.preventDefault();
-    guest.fault(event.error ?? new Error(event.message));
-  });
-  globalThis.addEventListener("unhandledrejection", (event) => {
-    event.preventDefault();
-    guest.fault(event.reason);
-  });
+  reportUncaught(guest);
 
   void readStdin(reader);
 }

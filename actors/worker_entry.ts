@@ -11,7 +11,7 @@
 import type { ToGuest } from "../mailbox/wire.ts";
 import { isActorDefinition } from "./define.ts";
 import type { ActorDefinition } from "./define.ts";
-import { Guest } from "./guest.ts";
+import { Guest, reportUncaught } from "./guest.ts";
 
 /**
  * Finds the actor definition named `name` among a module's exports.
@@ -59,14 +59,7 @@ export function serveWorker(modules: Record<string, Record<string, unknown>> = {
     notice(code ?? 0);
     return exit(code);
   };
-  globalThis.addEventListener("error", (event) => {
-    event.preventDefault();
-    guest.fault(event.error ?? new Error(event.message));
-  });
-  globalThis.addEventListener("unhandledrejection", (event) => {
-    event.preventDefault();
-    guest.fault(event.reason);
-  });
+  reportUncaught(guest);
 }
 
 /**

@@ -2,50 +2,11 @@ import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
 import fc from "fast-check";
 import { MailboxClosedError, MailboxFullError } from "../errors.ts";
 import { type DropReason, Mailbox, type OverflowPolicy } from "../mailbox/mailbox.ts";
+import { countingController, flush, track } from "./_helpers.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers: promise state without sleeping, and abort signals that count their listeners.
 // ---------------------------------------------------------------------------------------------
-
-type State<T> =
-  | { status: "pending" }
-  | { status: "fulfilled"; value: T }
-  | { status: "rejected"; reason: unknown };
-
-/** Follows a promise's settlement; read `.current` after {@linkcode flush}. */
-function track<T>(promise: Promise<T>): { readonly current: State<T> } {
-  const tracker: { current: State<T> } = { current: { status: "pending" } };
-  promise.then(
-    (value) => tracker.current = { status: "fulfilled", value },
-    (reason) => tracker.current = { status: "rejected", reason },
-  );
-  return tracker;
-}
-
-/** Lets every promise reaction that is already due run. */
-async function flush(): Promise<void> {
-  for (let i = 0; i < 10; i++) await Promise.resolve();
-}
-
-/** An AbortController whose signal counts the abort listeners currently attached to it. */
-function countingController(): { controller: AbortController; listeners: () => number } {
-  const controller = new AbortController();
-  const signal = controller.signal;
-  const attached = new Set<unknown>();
-  const add = signal.addEventListener.bind(signal);
-  const remove = signal.removeEventListener.bind(signal);
-  signal.addEventListener = ((type: string, listener: EventListener, options?: unknown) => {
-    if (type === "abort") attached.add(listener);
-    add(type, listener, options as AddEventListenerOptions);
-  }) as typeof signal.addEventListener;
-  signal.removeEventListener = ((type: string, listener: EventListener, options?: unknown) => {
-    if (type === "abort") attached.delete(listener);
-    remove(type, listener, options as EventListenerOptions);
-  }) as typeof signal.removeEventListener;
-  // A `{ once: true }` listener is gone after it fires.
-  add("abort", () => attached.clear());
-  return { controller, listeners: () => attached.size };
-}
 
 function full(capacity: number, owner: string) {
   return (error: unknown) => {

@@ -4,31 +4,11 @@ import fc from "fast-check";
 import { z } from "zod";
 import { SharedEvent } from "../mailbox/shared_event.ts";
 import type { EventReply, EventRequest } from "./fixtures/event_worker.ts";
-import { test } from "./_helpers.ts";
+import { countingController, flush, test, track } from "./_helpers.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers: promise state without sleeping, fake clocks, counted abort listeners, a worker handle.
 // ---------------------------------------------------------------------------------------------
-
-type State<T> =
-  | { status: "pending" }
-  | { status: "fulfilled"; value: T }
-  | { status: "rejected"; reason: unknown };
-
-/** Follows a promise's settlement; read `.current` after {@linkcode flush}. */
-function track<T>(promise: Promise<T>): { readonly current: State<T> } {
-  const tracker: { current: State<T> } = { current: { status: "pending" } };
-  promise.then(
-    (value) => tracker.current = { status: "fulfilled", value },
-    (reason) => tracker.current = { status: "rejected", reason },
-  );
-  return tracker;
-}
-
-/** Lets every promise reaction that is already due run. */
-async function flush(): Promise<void> {
-  for (let i = 0; i < 10; i++) await Promise.resolve();
-}
 
 type Clock = ReturnType<typeof FakeTimers.install>;
 
@@ -39,26 +19,6 @@ async function withClock(fn: (clock: Clock) => Promise<void>): Promise<void> {
   } finally {
     clock.uninstall();
   }
-}
-
-/** An AbortController whose signal counts the abort listeners currently attached to it. */
-function countingController(): { controller: AbortController; listeners: () => number } {
-  const controller = new AbortController();
-  const signal = controller.signal;
-  const attached = new Set<unknown>();
-  const add = signal.addEventListener.bind(signal);
-  const remove = signal.removeEventListener.bind(signal);
-  signal.addEventListener = ((type: string, listener: EventListener, options?: unknown) => {
-    if (type === "abort") attached.add(listener);
-    add(type, listener, options as AddEventListenerOptions);
-  }) as typeof signal.addEventListener;
-  signal.removeEventListener = ((type: string, listener: EventListener, options?: unknown) => {
-    if (type === "abort") attached.delete(listener);
-    remove(type, listener, options as EventListenerOptions);
-  }) as typeof signal.removeEventListener;
-  // A `{ once: true }` listener is gone after it fires.
-  add("abort", () => attached.clear());
-  return { controller, listeners: () => attached.size };
 }
 
 /** A bare worker running `fixtures/event_worker.ts`; `using` terminates it. */

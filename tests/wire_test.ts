@@ -17,6 +17,7 @@ import {
   SpawnError,
 } from "../errors.ts";
 import { deserializeError, type SerializedError, serializeError } from "../mailbox/wire.ts";
+import { QuotaError } from "./fixtures/counter.ts";
 
 /** Serializes, clones as `postMessage` would, and rebuilds. */
 function roundTrip(thrown: unknown): Error {
@@ -33,17 +34,6 @@ function causes(error: unknown): unknown[] {
     current = current.cause;
   }
   return chain;
-}
-
-class QuotaError extends Error {
-  readonly code: string;
-  readonly limit: number;
-  constructor(message: string, limit: number, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "QuotaError";
-    this.code = "E_QUOTA";
-    this.limit = limit;
-  }
 }
 
 /** Every own key of `Object.prototype`: a lookup by error name must not find them. */
