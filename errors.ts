@@ -333,3 +333,65 @@ export class HungError extends Error {
     this.silentMs = silentMs;
   }
 }
+
+/**
+ * A wait for a result ran out of time: `future.result({ timeoutMs })`, `asCompleted`, a pool task
+ * past its `taskTimeoutMs`, a queue's `get`/`put` with `timeoutMs`. What was awaited may still
+ * finish.
+ *
+ * @example
+ * ```ts
+ * import { TimeoutError } from "@troupe/troupe/errors";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(new TimeoutError("result", 10).message, "Timed out after 10 ms waiting for result");
+ * ```
+ */
+export class TimeoutError extends Error {
+  /** What was awaited. */
+  readonly what: string;
+  /** The timeout that passed, in milliseconds. */
+  readonly timeoutMs: number;
+
+  /**
+   * Creates the error.
+   *
+   * @param what What was awaited, in a few words.
+   * @param timeoutMs The timeout that passed, in milliseconds.
+   * @param options Standard error options.
+   */
+  constructor(what: string, timeoutMs: number, options?: ErrorOptions) {
+    super(`Timed out after ${timeoutMs} ms waiting for ${what}`, options);
+    this.name = "TimeoutError";
+    this.what = what;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/**
+ * A task or future was cancelled before it produced a result.
+ *
+ * @example
+ * ```ts
+ * import { CancelledError } from "@troupe/troupe/errors";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(new CancelledError("task 3").message, "task 3 was cancelled");
+ * ```
+ */
+export class CancelledError extends Error {
+  /** What was cancelled. */
+  readonly what: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param what What was cancelled, in a few words.
+   * @param options Standard error options.
+   */
+  constructor(what: string, options?: ErrorOptions) {
+    super(`${what} was cancelled`, options);
+    this.name = "CancelledError";
+    this.what = what;
+  }
+}

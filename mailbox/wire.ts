@@ -14,12 +14,14 @@ import {
   ActorCrashedError,
   ActorStoppedError,
   AskTimeoutError,
+  CancelledError,
   HungError,
   InvalidMessageError,
   MailboxClosedError,
   MailboxFullError,
   RestartIntensityError,
   SpawnError,
+  TimeoutError,
 } from "../errors.ts";
 
 /** Frames from host to guest. */
@@ -104,6 +106,8 @@ const TROUPE: Record<string, { prototype: Error }> = {
   SpawnError,
   RestartIntensityError,
   HungError,
+  TimeoutError,
+  CancelledError,
 };
 
 const OWN_KEYS_SKIPPED = new Set(["name", "message", "stack", "cause"]);
