@@ -15,6 +15,7 @@ import {
   ActorCrashedError,
   ActorStoppedError,
   AskTimeoutError,
+  MailboxClosedError,
   MailboxFullError,
   SpawnError,
 } from "../errors.ts";
@@ -144,7 +145,11 @@ let nextId = 1;
 
 /** The host side of one actor. */
 export class ActorCore implements EndpointMember {
-  readonly id: number = nextId++;
+  /**
+   * The actor's id on the wire, new for each cell the guest creates: frames from an abandoned
+   * cell (a stop that timed out on a shared or local guest) can never reach its successor.
+   */
+  id: number = nextId++;
   readonly path: string;
   readonly def: ActorDefinition;
   readonly args: unknown;
@@ -270,9 +275,14 @@ export class ActorCore implements EndpointMember {
   #connect(crash?: Error): void {
     let endpoint = this.#endpoint;
     if (endpoint === undefined || !endpoint.alive) {
+      this.id = nextId++;
       endpoint = this.#acquire(this);
       this.#endpoint = endpoint;
       endpoint.attach(this);
+    } else {
+      const old = this.id;
+      this.id = nextId++;
+      endpoint.rekey(this, old);
     }
     this.stopFlag = new Int32Array(new SharedArrayBuffer(4));
     this.#inGuest = true;
@@ -341,7 +351,12 @@ export class ActorCore implements EndpointMember {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#mailbox.put(envelope, { signal: options?.signal }).then(() => this.#wake());
+    return this.#mailbox.put(envelope, { signal: options?.signal }).then(
+      () => this.#wake(),
+      (error) => {
+        throw error instanceof MailboxClosedError ? new ActorStoppedError(this.path) : error;
+      },
+    );
   }
 
   ask(kind: string, msg: unknown, options?: AskOptions): Promise<unknown> {
@@ -356,6 +371,11 @@ export class ActorCore implements EndpointMember {
     }
     const checked = validate(this.path, entry, msg);
     if (!checked.ok) return Promise.reject(checked.error);
+    try {
+      this.#checkTransfer(entry, options?.transfer);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const timeoutMs = options?.timeoutMs ?? this.options.askTimeoutMs;
     if (!(timeoutMs > 0)) {
       return Promise.reject(
@@ -388,7 +408,10 @@ export class ActorCore implements EndpointMember {
     } else {
       this.#mailbox.put(envelope, { signal }).then(
         () => this.#wake(),
-        (error) => settle(reply, false, error),
+        (error) => {
+          const stopped = error instanceof MailboxClosedError;
+          settle(reply, false, stopped ? new ActorStoppedError(this.path) : error);
+        },
       );
     }
     return promise;
@@ -400,12 +423,24 @@ export class ActorCore implements EndpointMember {
     transfer: Transferable[] | undefined,
     reply: AskReply | undefined,
   ): Envelope {
+    this.#checkTransfer(entry, transfer);
     return { entry, payload, transfer, reply, seq: 0, deliveries: 0, errors: undefined };
   }
 
   /** Messages flow while running, and while a stop drains the mailbox. */
   #deliverable(): boolean {
     return this.#status === "running" || (this.#draining !== undefined && this.#hasStarted);
+  }
+
+  /** A transferred buffer is gone after the first delivery: it could not be redelivered. */
+  #checkTransfer(entry: KindEntry, transfer: Transferable[] | undefined): void {
+    if (
+      transfer !== undefined && transfer.length > 0 && this.options.delivery === "at_least_once"
+    ) {
+      throw new TypeError(
+        `Cannot send "${entry.kind}" to ${this.path}: transfer cannot be used with at_least_once delivery`,
+      );
+    }
   }
 
   #wake(): void {
@@ -562,14 +597,46 @@ export class ActorCore implements EndpointMember {
     this.#wake();
   }
 
+  /**
+   * A message the guest took and did not finish, because of `error`: an ask rejects with
+   * `askError`; a tell is dead-lettered (`at_most_once`, or past `maxDeliveries`) or, when this
+   * returns `true`, goes back to the mailbox for redelivery.
+   */
+  #failTaken(envelope: Envelope, error: Error, askError: Error): boolean {
+    if (envelope.reply) {
+      settle(envelope.reply, false, askError);
+      return false;
+    }
+    if (this.options.delivery === "at_most_once") {
+      this.#deadLetter(envelope, "crashed", error);
+      return false;
+    }
+    (envelope.errors ??= []).push(error);
+    if (envelope.deliveries >= this.options.maxDeliveries) {
+      this.#deadLetter(envelope, "quarantined", error);
+      return false;
+    }
+    return true;
+  }
+
   /** A handler threw (at `seq`), or `init`/`onRestart` did (`seq` is -1). */
   #crashed(seq: number, error: Error): void {
-    if (this.#status === "stopping" || this.#status === "stopped" || this.#recycling) {
-      this.#lastError = error;
+    this.#lastError = error;
+    if (this.#status === "stopped" || this.#status === "crashed" || this.#recycling) return;
+    this.#ack(seq - 1);
+    if (this.#status === "stopping") {
+      // A crash while a stop drains the mailbox: that message fails as a crash; the rest stays
+      // for the stop to dead-letter, and the drain ends now.
+      const envelope = this.#ledger.peek();
+      if (envelope?.seq === seq) {
+        this.#ledger.shift();
+        this.#processed++;
+        if (this.#failTaken(envelope, error, error)) this.#deadLetter(envelope, "crashed", error);
+      }
+      this.#draining?.resolve();
       return;
     }
     if (this.#status === "starting") this.#ready.reject(error);
-    this.#ack(seq - 1);
     const redeliver: Envelope[] = [];
     for (const envelope of this.#ledger.drain()) {
       if (envelope.seq !== seq) {
@@ -578,18 +645,7 @@ export class ActorCore implements EndpointMember {
         continue;
       }
       this.#processed++;
-      if (envelope.reply) {
-        settle(envelope.reply, false, error);
-      } else if (this.options.delivery === "at_most_once") {
-        this.#deadLetter(envelope, "crashed", error);
-      } else {
-        (envelope.errors ??= []).push(error);
-        if (envelope.deliveries >= this.options.maxDeliveries) {
-          this.#deadLetter(envelope, "quarantined", error);
-        } else {
-          redeliver.push(envelope);
-        }
-      }
+      if (this.#failTaken(envelope, error, error)) redeliver.push(envelope);
     }
     this.#frameEnds.clear();
     this.#skipped.clear();
@@ -616,23 +672,18 @@ export class ActorCore implements EndpointMember {
         const stopped = new ActorStoppedError(this.path, { cause: error });
         if (envelope.reply) settle(envelope.reply, false, stopped);
         else this.#deadLetter(envelope, "stopped", stopped);
-      } else if (envelope.reply) {
-        settle(envelope.reply, false, new ActorCrashedError(this.path, { cause: error }));
-      } else if (this.options.delivery === "at_most_once") {
-        this.#deadLetter(envelope, "crashed", error);
-      } else {
-        (envelope.errors ??= []).push(error);
-        if (envelope.deliveries >= this.options.maxDeliveries) {
-          this.#deadLetter(envelope, "quarantined", error);
-        } else {
-          redeliver.push(envelope);
-        }
+      } else if (
+        this.#failTaken(envelope, error, new ActorCrashedError(this.path, { cause: error }))
+      ) {
+        redeliver.push(envelope);
       }
     }
     this.#frameEnds.clear();
     this.#skipped.clear();
     this.#mailbox.pushFront(redeliver);
-    if (this.#status === "stopping" || this.#recycling) return;
+    if (stopping || this.#recycling) return;
+    // Already down and reported (a crash awaiting its restart): one failure, one report.
+    if (this.#status === "crashed" || this.#status === "down") return;
     if (this.#status === "starting") this.#ready.reject(error);
     this.#fail(error);
   }
@@ -655,21 +706,38 @@ export class ActorCore implements EndpointMember {
   }
 
   async #call(frame: Extract<ToHost, { t: "call" }>): Promise<void> {
+    const endpoint = this.#endpoint;
+    const id = this.id;
     let ok = true;
     let value: unknown;
     try {
       if (frame.op === "stop") {
         void this.#exit();
+      } else if (frame.invalid !== undefined) {
+        const error = deserializeError(frame.invalid);
+        if (frame.op !== "tell") throw error;
+        this.#owner.deadLetter({
+          path: this.path,
+          kind: frame.kind,
+          payload: frame.payload,
+          reason: "invalid",
+          error,
+        });
       } else if (frame.op === "tell") {
+        this.tell(frame.kind, frame.payload);
+      } else if (frame.op === "send") {
         await this.send(frame.kind, frame.payload);
       } else {
-        value = await this.ask(frame.kind, frame.payload);
+        value = await this.ask(frame.kind, frame.payload, { timeoutMs: frame.timeoutMs });
       }
     } catch (error) {
       ok = false;
       value = serializeError(error);
     }
-    this.#endpoint?.post({ t: "result", call: frame.call, ok, value });
+    // Only the cell that asked may hear the answer: a successor numbers its calls afresh.
+    if (this.#endpoint === endpoint && this.id === id) {
+      endpoint?.post({ t: "result", call: frame.call, ok, value });
+    }
   }
 
   // ---- stopping -----------------------------------------------------------------------------
@@ -686,15 +754,28 @@ export class ActorCore implements EndpointMember {
     if (this.#status !== "running" && this.#status !== "starting" && this.#status !== "crashed") {
       return Promise.resolve();
     }
-    this.#recycling = this.#endIncarnation(timeoutMs).finally(() => {
+    this.#recycling = this.#endIncarnation(timeoutMs).then((outcome) => {
       this.#recycling = undefined;
       if (this.#status === "stopped" || this.#status === "stopping") return;
       this.#status = "down";
       this.#frameEnds.clear();
       this.#skipped.clear();
       const unstarted = this.#ledger.drain();
-      for (const envelope of unstarted) envelope.deliveries--;
-      this.#mailbox.pushFront(unstarted);
+      // A cell left running on a shared or local guest may still be handling the oldest message:
+      // it counts as taken, like a crash's.
+      const running = outcome === "abandoned" ? unstarted.shift() : undefined;
+      const redeliver: Envelope[] = [];
+      if (running !== undefined) {
+        const error = new Error(`Actor ${this.path} did not stop within ${timeoutMs} ms`);
+        if (this.#failTaken(running, error, new ActorCrashedError(this.path, { cause: error }))) {
+          redeliver.push(running);
+        }
+      }
+      for (const envelope of unstarted) {
+        envelope.deliveries--;
+        redeliver.push(envelope);
+      }
+      this.#mailbox.pushFront(redeliver);
     });
     return this.#recycling;
   }
@@ -720,11 +801,15 @@ export class ActorCore implements EndpointMember {
     this.#draining = undefined;
   }
 
-  /** Sets the stop flag and asks the guest to stop this incarnation; kills it past the timeout. */
-  async #endIncarnation(timeoutMs: number): Promise<void> {
+  /**
+   * Sets the stop flag and asks the guest to stop this incarnation. Past the timeout a dedicated
+   * worker or subprocess is killed (`"killed"`); a cell on a shared or local guest is abandoned
+   * (`"abandoned"`): it may go on running, under a wire id nothing listens to any more.
+   */
+  async #endIncarnation(timeoutMs: number): Promise<"stopped" | "killed" | "abandoned"> {
     Atomics.store(this.stopFlag, 0, 1);
     const endpoint = this.#endpoint;
-    if (!endpoint?.alive || !this.#inGuest) return;
+    if (!endpoint?.alive || !this.#inGuest) return "stopped";
     endpoint.post({ t: "stop", id: this.id });
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<"timeout">((resolve) => {
@@ -732,16 +817,17 @@ export class ActorCore implements EndpointMember {
     });
     const outcome = await Promise.race([this.#guestStop.promise, timedOut]);
     clearTimeout(timer);
-    if (outcome !== "timeout") return;
+    if (outcome !== "timeout") return "stopped";
     const error = new Error(`Actor ${this.path} did not stop within ${timeoutMs} ms`);
     if (endpoint.kind === "worker" || endpoint.kind === "process") {
       endpoint.die(error); // calls lost(), which settles what the guest held
-    } else {
-      // A shared or local guest carries other actors: leave the cell, forget it here.
-      this.#inGuest = false;
-      endpoint.detach(this);
-      this.#endpoint = undefined;
+      return "killed";
     }
+    // A shared or local guest carries other actors: leave the cell, forget it here.
+    this.#inGuest = false;
+    endpoint.detach(this);
+    this.#endpoint = undefined;
+    return "abandoned";
   }
 
   /**

@@ -78,6 +78,12 @@ export class Endpoint {
     this.#members.set(member.id, member);
   }
 
+  /** Moves an actor to its new wire id (a new cell in the same guest). */
+  rekey(member: EndpointMember, oldId: number): void {
+    if (this.#members.get(oldId) === member) this.#members.delete(oldId);
+    this.#members.set(member.id, member);
+  }
+
   /** Removes an actor; a dedicated worker ends with its last actor. */
   detach(member: EndpointMember): void {
     this.#members.delete(member.id);

@@ -24,7 +24,7 @@ import {
 import { deserializeError } from "../mailbox/wire.ts";
 import { InvalidMessageError } from "../errors.ts";
 import { ActorCell, formatIssues, type KindEntry, kindTable, validate } from "./cell.ts";
-import type { ActorDefinition, Protocol } from "./define.ts";
+import type { ActorDefinition, Protocol, Schema } from "./define.ts";
 import type { ActorRef, AskOptions, SendOptions, TellOptions } from "./ref.ts";
 
 type Deliver = Extract<ToGuest, { t: "deliver" }>;
@@ -49,6 +49,8 @@ interface Slot {
   replies: unknown[];
   dirty: boolean;
   settled: (() => void) | undefined;
+  /** While `init` (and `onRestart`) run: a stop waits for them, then stops the new state. */
+  starting: Promise<unknown> | undefined;
 }
 
 /** Runs the cells of one worker, subprocess or thread. */
@@ -153,14 +155,21 @@ export class Guest {
       replies: [],
       dirty: false,
       settled: undefined,
+      starting: undefined,
     };
     this.#slots.set(frame.id, slot);
     try {
       const def = await this.#port.load(frame.url, frame.name);
       const args = frame.trusted ? frame.args : reviveShared(frame.args);
       slot.cell = new ActorCell(def, frame.path, args, frame.stop, this.#selfRef(frame.id));
-      await slot.cell.start(frame.crash === undefined ? undefined : deserializeError(frame.crash));
+      const crash = frame.crash === undefined ? undefined : deserializeError(frame.crash);
+      slot.starting = slot.cell.start(crash);
+      await slot.starting;
+      slot.starting = undefined;
     } catch (error) {
+      slot.starting = undefined;
+      if (slot.status !== "starting") return; // a stop is waiting for this: it reports
+
       this.#slots.delete(frame.id);
       this.#emit({ t: "spawn_failed", id: frame.id, error: serializeError(error) });
       return;
@@ -176,9 +185,12 @@ export class Guest {
     if (slot === undefined || slot.cell === undefined) return;
     slot.status = "starting";
     try {
-      await slot.cell.start(crash);
+      slot.starting = slot.cell.start(crash);
+      await slot.starting;
+      slot.starting = undefined;
     } catch (error) {
-      this.#crash(slot, -1, error);
+      slot.starting = undefined;
+      if (slot.status === "starting") this.#crash(slot, -1, error);
       return;
     }
     if (slot.status !== "starting") return;
@@ -193,14 +205,18 @@ export class Guest {
       this.#emit({ t: "stopped", id });
       return;
     }
+    // As OTP: a cell that crashed (or never finished starting) gets no onStop.
+    const crashed = slot.status === "crashed";
     slot.status = "stopping";
     slot.pending.clear();
     slot.pos = 0;
     const cell = slot.cell;
     cell?.abort(new DOMException(`Actor ${cell.path} is stopping`, "AbortError"));
+    let started = true;
+    if (slot.starting) await slot.starting.catch(() => started = false);
     if (slot.busy) await new Promise<void>((resolve) => slot.settled = resolve);
     try {
-      await cell?.stop();
+      if (started && !crashed) await cell?.stop();
     } catch (error) {
       this.#flushSlot(slot);
       this.#slots.delete(id);
@@ -285,7 +301,14 @@ export class Guest {
 
   #done(slot: Slot, seq: number, entry: KindEntry, value: unknown): void {
     if (entry.ask) {
-      const reply = entry.reply!.safeParse(value);
+      let reply: ReturnType<Schema["safeParse"]>;
+      try {
+        reply = entry.reply!.safeParse(value);
+      } catch (cause) {
+        // A refinement or transform of the reply schema threw: refuse the reply, do not crash.
+        const message = cause instanceof Error ? cause.message : "unknown error";
+        reply = { success: false, error: { issues: [{ path: [], message }] } };
+      }
       if (reply.success) {
         slot.replies.push(seq, REPLY_OK, reply.data);
       } else {
@@ -335,8 +358,9 @@ export class Guest {
     this.#out.push({ t: "replies", id: slot.id, ack: slot.ack, r });
   }
 
-  #emit(frame: ToHost): void {
+  #emit(frame: ToHost, transfer?: Transferable[]): void {
     this.#out.push(frame);
+    if (transfer !== undefined) { for (const t of transfer) this.#transfer.push(t); }
     this.#schedule();
   }
 
@@ -368,7 +392,18 @@ export class Guest {
   #postAlone(frame: ToHost, error: unknown): void {
     try {
       this.#port.post([frame], []);
-    } catch {
+    } catch (cause) {
+      if (frame.t === "call") {
+        // A message to ctx.self that cannot be cloned fails that call, not the guest.
+        const call = this.#calls.get(frame.call);
+        this.#calls.delete(frame.call);
+        call?.reject(
+          new TypeError(`Cannot send "${frame.kind}" to self: the payload could not be cloned`, {
+            cause,
+          }),
+        );
+        return;
+      }
       if (frame.t !== "replies") throw error;
       const r = frame.r.slice();
       for (let i = 0; i < r.length; i += 3) {
@@ -386,31 +421,64 @@ export class Guest {
   }
 
   #selfRef(id: number): ActorRef {
+    const slot = () => this.#slots.get(id);
+    const path = (): string => slot()?.cell?.path ?? "";
+    /**
+     * Checks the kind and the payload here, as the host would, so that a bad message neither
+     * crosses the wire (a function in an unknown key would fail to clone) nor vanishes: it
+     * travels as `invalid` and the host dead-letters it or rejects.
+     */
     const call = (
-      op: "tell" | "ask" | "stop",
+      op: "tell" | "send" | "ask",
       kind: string,
-      payload: unknown,
+      msg: unknown,
+      options?: AskOptions,
     ): Promise<unknown> => {
+      const entry = slot()?.cell?.kinds.find((k) => k.kind === kind);
+      if (entry === undefined) {
+        return Promise.reject(new TypeError(`Unknown message kind "${kind}" for ${path()}`));
+      }
+      if (entry.ask !== (op === "ask")) {
+        const want = op === "ask" ? "ask" : "tell or send";
+        const is = entry.ask ? "an ask" : "a tell";
+        return Promise.reject(new TypeError(`Cannot ${want} "${kind}" to ${path()}: it is ${is}`));
+      }
+      const checked = validate(path(), entry, msg);
       const n = this.#nextCall++;
       const { promise, resolve, reject } = Promise.withResolvers<unknown>();
       this.#calls.set(n, { resolve, reject });
-      this.#emit({ t: "call", id, call: n, op, kind, payload });
+      this.#emit({
+        t: "call",
+        id,
+        call: n,
+        op,
+        kind,
+        payload: checked.ok ? checked.value : null,
+        invalid: checked.ok ? undefined : serializeError(checked.error),
+        timeoutMs: options?.timeoutMs,
+      }, options?.transfer);
       return promise;
     };
-    const path = (): string => this.#slots.get(id)?.cell?.path ?? "";
     return {
       get path() {
         return path();
       },
-      tell(kind: string, msg: unknown, _options?: TellOptions): void {
-        call("tell", kind, msg).catch(() => {/* reported by the host as a dead letter */});
+      tell(kind: string, msg: unknown, options?: TellOptions): void {
+        // The host dead-letters what cannot be delivered; nothing to report here.
+        call("tell", kind, msg, options).catch(() => {});
       },
-      send: (kind: string, msg: unknown, _options?: SendOptions) =>
-        call("tell", kind, msg) as Promise<void>,
-      ask: (kind: string, msg: unknown, _options?: AskOptions) => call("ask", kind, msg),
+      send: (kind: string, msg: unknown, options?: SendOptions) =>
+        call("send", kind, msg, options) as Promise<void>,
+      ask: (kind: string, msg: unknown, options?: AskOptions) => call("ask", kind, msg, options),
       // The host stops the actor once the running handler returns; awaiting this inside a handler
       // resolves as soon as the host has taken the request.
-      stop: () => call("stop", "", null) as Promise<void>,
+      stop: () => {
+        const n = this.#nextCall++;
+        const { promise, resolve, reject } = Promise.withResolvers<unknown>();
+        this.#calls.set(n, { resolve, reject });
+        this.#emit({ t: "call", id, call: n, op: "stop", kind: "", payload: null });
+        return promise as Promise<void>;
+      },
     } as unknown as ActorRef<Protocol>;
   }
 }

@@ -64,13 +64,16 @@ export type ToHost =
   | { t: "fault"; error: SerializedError }
   /** The guest is exiting by itself (`self.close()`, `Deno.exit()` in a worker). */
   | { t: "exit"; code: number }
+  /** A message to `ctx.self` (or a stop): `invalid` when the guest's own check refused it. */
   | {
     t: "call";
     id: number;
     call: number;
-    op: "tell" | "ask" | "stop";
+    op: "tell" | "send" | "ask" | "stop";
     kind: string;
     payload: unknown;
+    invalid?: SerializedError;
+    timeoutMs?: number;
   }
   | { t: "pong"; n: number };
 

@@ -97,10 +97,20 @@ export type SystemEvent =
   | HungEvent
   | ShutdownEvent;
 
+/** What a system's `events` offers its users: subscribe, or iterate until the system closes. */
+export interface SystemEvents extends AsyncIterable<SystemEvent> {
+  /**
+   * Calls `listener` with every later event, synchronously as it happens.
+   *
+   * @returns A function that unsubscribes.
+   */
+  on(listener: (event: SystemEvent) => void): () => void;
+}
+
 /**
  * A stream of system events: subscribe with `on(listener)` or iterate with `for await`. Iteration
  * ends when the system has closed. An iterator that falls behind buffers; a listener that throws
- * is unsubscribed (its error is not allowed to break the system).
+ * is reported on stderr and unsubscribed (its error is not allowed to break the system).
  *
  * @example Counting crashes
  * ```ts
@@ -118,7 +128,7 @@ export type SystemEvent =
  * equal(crashes, 1);
  * ```
  */
-export class EventStream implements AsyncIterable<SystemEvent> {
+export class EventStream implements SystemEvents {
   readonly #listeners = new Set<(event: SystemEvent) => void>();
   #closed = false;
 
@@ -138,8 +148,10 @@ export class EventStream implements AsyncIterable<SystemEvent> {
     for (const listener of this.#listeners) {
       try {
         listener(event);
-      } catch {
+      } catch (error) {
+        // A listener's bug must not break the system, nor vanish: report it and unsubscribe.
         this.#listeners.delete(listener);
+        console.error("A system event listener threw; it is unsubscribed:", error);
       }
     }
   }

@@ -53,4 +53,5 @@ export {
   type StartedEvent,
   type StoppedEvent,
   type SystemEvent,
+  type SystemEvents,
 } from "./events.ts";

@@ -259,8 +259,19 @@ export function makeChild<P extends Protocol, A, S>(
   if ("name" in parsed && parsed.name !== undefined) {
     throw new TypeError(`${where}: name is the child's id, do not set it`);
   }
-  if (supervision.spare && (parsed.placement ?? "worker") !== "worker") {
+  const placement = parsed.placement ?? "worker";
+  if (supervision.spare && placement !== "worker") {
     throw new TypeError(`${where}: spare applies to the "worker" placement only`);
+  }
+  if (parsed.permissions !== undefined && placement !== "worker" && placement !== "process") {
+    // A shared or local guest runs with its host's permissions: silently granting them all would
+    // betray a caller who asked for a sandbox.
+    throw new TypeError(
+      `${where}: permissions apply to the "worker" and "process" placements only, received "${placement}"`,
+    );
+  }
+  if (parsed.maxHeapMb !== undefined && placement !== "process") {
+    throw new TypeError(`${where}: maxHeapMb applies to the "process" placement only`);
   }
   return Object.freeze({
     "~troupe": "child" as const,

@@ -213,6 +213,11 @@ export class Supervisor {
 
   async #decide(node: Node, reason: ExitReason, error: Error | undefined): Promise<void> {
     if (this.#state !== "running" || this.#nodes.get(node.spec.id) !== node) return;
+    // A report from an incarnation that was already replaced (two siblings crashing in one tick,
+    // under one_for_all): the first decision restarted this child too. As OTP, ignore it.
+    if (node.kind === "actor" && node.core.status !== "crashed" && node.core.status !== "down") {
+      return;
+    }
     if (!shouldRestart(node.spec.restart, reason)) {
       this.#forget(node.spec.id);
       await this.#stopNode(node);
@@ -268,6 +273,7 @@ export class Supervisor {
       await node.supervisor.restartAll();
       return;
     }
+    if (node.core.status !== "crashed" && node.core.status !== "down") return;
     try {
       await node.core.restart();
     } catch {

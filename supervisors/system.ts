@@ -20,7 +20,7 @@ import { Deque } from "../mailbox/_deque.ts";
 import type { OverflowPolicy } from "../mailbox/mailbox.ts";
 import { Deadlines } from "../_util.ts";
 import { type ParsedActorOptions, resolveActorOptions } from "./_options.ts";
-import { EventStream } from "./events.ts";
+import { EventStream, type SystemEvents } from "./events.ts";
 import type { RestartType } from "./policy.ts";
 import {
   type ChildOptions,
@@ -259,8 +259,7 @@ export interface SupervisorRef {
 export class ActorSystem implements AsyncDisposable {
   /** The system's name. */
   readonly name: string;
-  /** Lifecycle events: `for await` them or subscribe with `on`. */
-  readonly events: EventStream = new EventStream();
+  readonly #events: EventStream = new EventStream();
 
   readonly #placements: Placements;
   readonly #actors = new Map<string, ActorCore>();
@@ -284,7 +283,7 @@ export class ActorSystem implements AsyncDisposable {
     this.#deadLetterBuffer = options.deadLetterBuffer ?? 1_000;
     this.#signals = options.signals ?? [];
     this.#root = new Supervisor("/", root, {
-      events: this.events,
+      events: this.#events,
       createActor: (spec, path, owner) => this.#createActor(spec, path, owner),
       release: (path, core) => {
         if (this.#actors.get(path) === core) this.#actors.delete(path);
@@ -322,6 +321,13 @@ export class ActorSystem implements AsyncDisposable {
           throw new RangeError(`${where}: heartbeat.${field} must be positive, received ${value}`);
         }
       }
+      const intervalMs = heartbeat.intervalMs ?? 1_000;
+      const timeoutMs = heartbeat.timeoutMs ?? 10_000;
+      if (timeoutMs <= intervalMs) {
+        throw new RangeError(
+          `${where}: heartbeat.timeoutMs must be greater than heartbeat.intervalMs (${intervalMs}), received ${timeoutMs}`,
+        );
+      }
     }
     const root = options.root ?? supervisor();
     if ((root as { "~troupe"?: unknown })["~troupe"] !== "supervisor") {
@@ -329,16 +335,22 @@ export class ActorSystem implements AsyncDisposable {
     }
     const system = new ActorSystem(options, root);
     try {
+      // Listeners first: a signal Deno refuses fails the start before any worker exists.
+      for (const signal of system.#signals) Deno.addSignalListener(signal, system.#onSignal);
       await system.#root.start();
     } catch (error) {
       await system.#stopAll(undefined, error instanceof Error ? error : new Error(String(error)));
       throw error;
     }
-    for (const signal of system.#signals) Deno.addSignalListener(signal, system.#onSignal);
     if (heartbeat !== false) {
       system.#startHeartbeat(heartbeat.intervalMs ?? 1_000, heartbeat.timeoutMs ?? 10_000);
     }
     return system;
+  }
+
+  /** Lifecycle events: `for await` them or subscribe with `on`. */
+  get events(): SystemEvents {
+    return this.#events;
   }
 
   /** Aborted when shutdown begins. */
@@ -455,7 +467,7 @@ export class ActorSystem implements AsyncDisposable {
     this.#deadLetterCount++;
     this.#deadLetters.push(letter);
     if (this.#deadLetters.length > this.#deadLetterBuffer) this.#deadLetters.shift();
-    this.events.emit({ type: "dead_letter", path: letter.path, letter });
+    this.#events.emit({ type: "dead_letter", path: letter.path, letter });
   }
 
   #startHeartbeat(intervalMs: number, timeoutMs: number): void {
@@ -507,13 +519,19 @@ export class ActorSystem implements AsyncDisposable {
       this.#controller.abort(
         error ?? new DOMException("The actor system is shutting down", "AbortError"),
       );
-      this.events.emit({ type: "shutdown", path: "/", error });
+      this.#events.emit({ type: "shutdown", path: "/", error });
       await this.#root.stop(timeoutMs);
       if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
-      for (const signal of this.#signals) Deno.removeSignalListener(signal, this.#onSignal);
+      for (const signal of this.#signals) {
+        try {
+          Deno.removeSignalListener(signal, this.#onSignal);
+        } catch {
+          // It was never added (Deno refused it at start).
+        }
+      }
       this.#placements.close();
       this.#deadlines.clear();
-      this.events.close();
+      this.#events.close();
       this.#closed.resolve(error);
     })();
     return this.#shutdown;

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { EventStream, SystemEvent } from "../mod.ts";
+import type { SystemEvent, SystemEvents } from "../mod.ts";
 
 const live = new Set<Worker>();
 const Original = globalThis.Worker;
@@ -70,7 +70,7 @@ export function test(
 
 /** Resolves with the first event of `type` that the stream publishes and `match` accepts. */
 export function nextEvent<K extends SystemEvent["type"]>(
-  events: EventStream,
+  events: SystemEvents,
   type: K,
   match: (event: Extract<SystemEvent, { type: K }>) => boolean = () => true,
 ): Promise<Extract<SystemEvent, { type: K }>> {
