@@ -3,7 +3,7 @@
  * the caller's thread; actors talk through typed, bounded mailboxes validated with zod; crashes are
  * contained and restarted without losing queued work.
  *
- * @example A counter actor in its own worker
+ * @example A counter actor (on the caller's thread; drop `placement` for a worker of its own)
  * ```ts
  * import { ActorSystem, ask, defineActor } from "@troupe/troupe";
  * import { z } from "zod";

@@ -84,6 +84,8 @@ export interface ActorOptions {
   readonly spare: boolean;
   /** Handle queued messages before a final stop instead of dead-lettering them. */
   readonly drainOnStop: boolean;
+  /** How long a stop may take before the guest is killed, in milliseconds. */
+  readonly shutdownMs: number;
 }
 
 /** Who decides what happens when an actor crashes or exits, and who hears of dead letters. */
@@ -783,7 +785,7 @@ export class ActorCore implements EndpointMember {
   /** The actor stopped itself (`ctx.self.stop()`): end the incarnation, then tell the owner. */
   async #exit(): Promise<void> {
     if (this.#status !== "running") return;
-    await this.recycle(5_000);
+    await this.recycle(this.options.shutdownMs);
     if ((this.#status as ActorStatus) === "down") this.#owner.exited(this);
   }
 
@@ -835,7 +837,15 @@ export class ActorCore implements EndpointMember {
    * is left with `ActorStoppedError` and dead-letters the tells.
    */
   stop(options?: StopOptions): Promise<void> {
-    this.#stopping ??= this.#stop(options?.timeoutMs ?? 5_000);
+    const timeoutMs = options?.timeoutMs ?? this.options.shutdownMs;
+    if (!(timeoutMs > 0)) {
+      return Promise.reject(
+        new RangeError(
+          `Cannot stop ${this.path}: timeoutMs must be positive, received ${timeoutMs}`,
+        ),
+      );
+    }
+    this.#stopping ??= this.#stop(timeoutMs);
     return this.#stopping;
   }
 
@@ -846,8 +856,10 @@ export class ActorCore implements EndpointMember {
     this.#status = "stopping";
     this.#mailbox.close();
     if (this.#recycling) await this.#recycling;
+    // One deadline for the whole stop: what the drain uses, onStop does not get again.
+    const deadline = performance.now() + timeoutMs;
     if (this.options.drainOnStop && wasRunning) await this.#drain(timeoutMs);
-    await this.#endIncarnation(timeoutMs);
+    await this.#endIncarnation(Math.max(1, deadline - performance.now()));
     if (wasStarting) this.#ready.reject(new ActorStoppedError(this.path));
     this.#status = "stopped";
     const endpoint = this.#endpoint;

@@ -116,7 +116,11 @@ export interface ActorSpec<P extends Protocol, A, S> {
   init: (args: A, ctx: ActorContext<P>) => S | Promise<S>;
   /** One handler per message kind. */
   handlers: Handlers<P, S>;
-  /** Runs once when the actor stops, before its mailbox is drained or dead-lettered. */
+  /**
+   * Runs once when an incarnation stops (not after a crash): after `ctx.signal` aborted and the
+   * running handler finished. On a final stop with `drainOnStop`, the queued messages are handled
+   * first, then `onStop` runs; without it, what is still queued becomes dead letters afterwards.
+   */
   onStop?: (state: S, ctx: ActorContext<P>) => void | Promise<void>;
   /** Runs after a crash, on the fresh state that `init` returned, with the crash's error. */
   onRestart?: (state: S, error: Error, ctx: ActorContext<P>) => void | Promise<void>;

@@ -24,7 +24,7 @@ export interface AskOptions extends SendOptions {
    * How long to wait for the reply, in milliseconds, counted from the call; then the ask rejects
    * with `AskTimeoutError`. `Infinity` waits for as long as the actor lives.
    *
-   * @default {5000}
+   * @default {the actor's askTimeoutMs: 5000 unless it was spawned with another}
    */
   timeoutMs?: number;
 }
@@ -34,7 +34,7 @@ export interface StopOptions {
   /**
    * How long `onStop` may take before the actor is killed, in milliseconds.
    *
-   * @default {5000}
+   * @default {the actor's shutdownMs: 5000 unless it was spawned with another}
    */
   timeoutMs?: number;
 }

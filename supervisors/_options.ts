@@ -122,8 +122,13 @@ function describe(value: unknown): string {
 }
 
 /** Merges validated options over the defaults. */
-export function resolveActorOptions(options: ParsedActorOptions, spare = false): ActorOptions {
+export function resolveActorOptions(
+  options: ParsedActorOptions,
+  spare = false,
+  shutdownMs = 5_000,
+): ActorOptions {
   return {
+    shutdownMs,
     spare,
     placement: options.placement ?? ACTOR_DEFAULTS.placement,
     capacity: options.mailbox?.capacity ?? ACTOR_DEFAULTS.capacity,

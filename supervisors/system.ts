@@ -37,7 +37,8 @@ const START_TIMEOUT_MS = 30_000;
 /** Where and how one actor runs: the options `system.spawn` and child specs share. */
 export interface ActorSettings {
   /**
-   * Where the actor runs: the caller's thread, its own Web Worker, or one of the shared workers.
+   * Where the actor runs: the caller's thread, its own Web Worker, one of the shared workers, or a
+   * `deno` subprocess of its own.
    *
    * @default {"worker"}
    */
@@ -359,7 +360,11 @@ export class ActorSystem implements AsyncDisposable {
   }
 
   #createActor(spec: ChildSpec, path: string, owner: ConstructorParameters<typeof ActorCore>[4]) {
-    const options = resolveActorOptions(spec.options as ParsedActorOptions, spec.spare);
+    const options = resolveActorOptions(
+      spec.options as ParsedActorOptions,
+      spec.spare,
+      spec.shutdownMs,
+    );
     const core = new ActorCore(
       spec.target as ActorDefinition,
       path,
