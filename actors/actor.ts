@@ -808,7 +808,10 @@ export class ActorCore implements EndpointMember {
    * worker or subprocess is killed (`"killed"`); a cell on a shared or local guest is abandoned
    * (`"abandoned"`): it may go on running, under a wire id nothing listens to any more.
    */
-  async #endIncarnation(timeoutMs: number): Promise<"stopped" | "killed" | "abandoned"> {
+  async #endIncarnation(
+    timeoutMs: number,
+    nominalMs = timeoutMs,
+  ): Promise<"stopped" | "killed" | "abandoned"> {
     Atomics.store(this.stopFlag, 0, 1);
     const endpoint = this.#endpoint;
     if (!endpoint?.alive || !this.#inGuest) return "stopped";
@@ -820,7 +823,7 @@ export class ActorCore implements EndpointMember {
     const outcome = await Promise.race([this.#guestStop.promise, timedOut]);
     clearTimeout(timer);
     if (outcome !== "timeout") return "stopped";
-    const error = new Error(`Actor ${this.path} did not stop within ${timeoutMs} ms`);
+    const error = new Error(`Actor ${this.path} did not stop within ${nominalMs} ms`);
     if (endpoint.kind === "worker" || endpoint.kind === "process") {
       endpoint.die(error); // calls lost(), which settles what the guest held
       return "killed";
@@ -859,7 +862,7 @@ export class ActorCore implements EndpointMember {
     // One deadline for the whole stop: what the drain uses, onStop does not get again.
     const deadline = performance.now() + timeoutMs;
     if (this.options.drainOnStop && wasRunning) await this.#drain(timeoutMs);
-    await this.#endIncarnation(Math.max(1, deadline - performance.now()));
+    await this.#endIncarnation(Math.max(1, deadline - performance.now()), timeoutMs);
     if (wasStarting) this.#ready.reject(new ActorStoppedError(this.path));
     this.#status = "stopped";
     const endpoint = this.#endpoint;
