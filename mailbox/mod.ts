@@ -1,7 +1,7 @@
 /**
  * Bounded queues and shared-memory primitives: the `Mailbox` every actor's messages wait in, with
- * overflow policies and a priority lane for system messages, and `SharedEvent`, the cross-worker
- * `threading.Event`.
+ * overflow policies and a priority lane for system messages; `SharedEvent`, the cross-worker
+ * `threading.Event`; and `SharedQueue`, the cross-worker `multiprocessing.Queue`.
  *
  * @example A mailbox that drops its oldest message when full
  * ```ts
@@ -26,4 +26,11 @@
 
 export { type DropReason, Mailbox, type MailboxOptions, type OverflowPolicy } from "./mailbox.ts";
 export { reviveShared, SharedEvent, type SharedEventWaitOptions } from "./shared_event.ts";
+export {
+  SharedQueue,
+  type SharedQueueFromOptions,
+  type SharedQueueOptions,
+  type SharedQueueTryGet,
+  type SharedQueueWaitOptions,
+} from "./shared_queue.ts";
 export type { Schema, SchemaInput, SchemaIssue, SchemaOutput, SchemaResult } from "./schema.ts";

@@ -25,6 +25,7 @@
  */
 
 import { z } from "zod";
+import { SharedQueue } from "./shared_queue.ts";
 import type { Schema } from "./schema.ts";
 
 /** Bit 0 of the word: whether the event is set. Each `set()` that changes the word adds 2. */
@@ -531,7 +532,7 @@ function describe(value: unknown): string {
 }
 
 /**
- * Revives the `SharedEvent`s inside a value that went through structured clone (which keeps only
+ * Revives the `SharedEvent`s and `SharedQueue`s inside a value that went through structured clone (which keeps only
  * their own fields): plain objects and arrays are walked, to a depth of 8, and every branded event
  * becomes a usable `SharedEvent` again. Actor args are revived this way when they reach a guest.
  *
@@ -553,6 +554,9 @@ export function reviveShared<T>(value: T, depth = 0): T {
   const record = value as Record<string, unknown>;
   if (record["~troupe"] === "event" && record.buffer instanceof SharedArrayBuffer) {
     return SharedEvent.from(record) as T;
+  }
+  if (record["~troupe"] === "queue" && record.buffer instanceof SharedArrayBuffer) {
+    return SharedQueue.from(record) as T;
   }
   const proto = Object.getPrototypeOf(value);
   if (Array.isArray(value)) {
