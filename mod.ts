@@ -36,3 +36,4 @@ export * from "./errors.ts";
 export * from "./actors/mod.ts";
 export * from "./mailbox/mod.ts";
 export * from "./supervisors/mod.ts";
+export * from "./patterns/mod.ts";

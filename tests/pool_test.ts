@@ -1,0 +1,195 @@
+import { deepEqual, equal, fail, ok as assert, rejects } from "node:assert/strict";
+import {
+  ActorCrashedError,
+  asCompleted,
+  CancelledError,
+  mapReduce,
+  Pool,
+  sharedArray,
+  TimeoutError,
+  wait,
+} from "../mod.ts";
+import type * as Tasks from "./fixtures/tasks.ts";
+import { test } from "./_helpers.ts";
+
+const TASKS = new URL("./fixtures/tasks.ts", import.meta.url);
+
+function start(options: Parameters<typeof Pool.start>[1] = {}) {
+  return Pool.start<typeof Tasks>(TASKS, { size: 2, ...options });
+}
+
+test("map returns results in input order, in chunks", async () => {
+  await using pool = await start();
+  deepEqual(await pool.map("square", [0, 1, 2, 3, 4, 5]), [0, 1, 4, 9, 16, 25]);
+  const many = Array.from({ length: 10_000 }, (_, i) => i);
+  deepEqual(await pool.map("square", many), many.map((x) => x * x));
+  deepEqual(await pool.map("square", []), []);
+});
+
+test("submit returns a future: awaitable, with status and result", async () => {
+  await using pool = await start();
+  const future = pool.submit("add", 2, 3);
+  equal(await future, 5);
+  equal(future.status, "done");
+  equal(await future.result({ timeoutMs: 10 }), 5);
+});
+
+test("mapUnordered yields in completion order", async () => {
+  await using pool = await start({ size: 3 });
+  const seen: number[] = [];
+  for await (const ms of pool.mapUnordered("sleepy", [240, 20, 120])) seen.push(ms);
+  deepEqual(seen, [20, 120, 240]);
+});
+
+test("a task's error reaches the caller with its class, fields and cause", async () => {
+  await using pool = await start();
+  const error = await pool.submit("risky", 0.25).then(
+    () => fail("should reject"),
+    (e: unknown) => e as Error & { roll: number },
+  );
+  equal(error.name, "BadLuck");
+  equal(error.message, "Bad luck!");
+  equal(error.roll, 0.25);
+  await rejects(pool.submit("typeFail"), (e: unknown) => {
+    assert(e instanceof TypeError);
+    equal((e.cause as Error).message, "inner");
+    return true;
+  });
+  equal(await pool.submit("risky", 0.75), 0.75, "a task error leaves the worker serving");
+});
+
+test("a task whose worker dies fails with ActorCrashedError; the pool keeps its size", async () => {
+  await using pool = await start();
+  await rejects(pool.submit("die"), ActorCrashedError);
+  equal(pool.size, 2);
+  deepEqual(await pool.map("square", [1, 2, 3, 4]), [1, 4, 9, 16]);
+});
+
+test("retries run a task again after its worker died", async () => {
+  await using pool = await start({ retries: 1 });
+  const counters = new Int32Array(new SharedArrayBuffer(8));
+  equal(await pool.submit("dieOnce", counters, 0), "survived");
+  equal(Atomics.load(counters, 0), 2);
+});
+
+test("cancelling a queued task removes it", async () => {
+  await using pool = await start({ size: 1, maxInFlight: 1 });
+  const first = pool.submit("sleepy", 100);
+  const second = pool.submit("square", 3);
+  equal(second.status, "pending");
+  equal(second.cancel(), true);
+  equal(second.status, "cancelled");
+  await rejects(second.result(), CancelledError);
+  equal(await first, 100);
+  equal(pool.stats().replaced, 0);
+});
+
+test("cancelling a running task aborts its signal inside the worker", async () => {
+  await using pool = await start({ size: 1 });
+  const task = pool.submit("cancellable", 30_000);
+  await new Promise((resolve) => setTimeout(resolve, 50)); // let it start in the worker
+  equal(task.status, "running");
+  const before = performance.now();
+  assert(task.cancel());
+  await rejects(task.result(), CancelledError);
+  assert(performance.now() - before < 5_000);
+  equal(pool.stats().replaced, 0, "a cooperative task keeps its worker");
+  equal(await pool.submit("square", 4), 16);
+});
+
+test("a running task that ignores its cancellation gets its worker replaced; only it fails", async () => {
+  await using pool = await start({ size: 1, cancelGraceMs: 100 });
+  const stubborn = pool.submit("stubborn", 30_000);
+  const queuedBehind = pool.submit("square", 5);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  stubborn.cancel();
+  await rejects(stubborn.result(), CancelledError);
+  equal(await queuedBehind, 25, "the task held by the same worker runs again");
+  equal(pool.stats().replaced, 1);
+  equal(pool.size, 1);
+});
+
+test("taskTimeoutMs counts from when a task starts, not from when it was queued", async () => {
+  await using pool = await start({ size: 1, taskTimeoutMs: 300, cancelGraceMs: 100 });
+  // Three 150 ms tasks on one worker finish 450 ms after submission, each within its own 300 ms.
+  deepEqual(await Promise.all([1, 2, 3].map(() => pool.submit("sleepy", 150))), [150, 150, 150]);
+  await rejects(pool.submit("stubborn", 5_000).result(), (error: unknown) => {
+    assert(error instanceof TimeoutError);
+    equal(error.timeoutMs, 300);
+    return true;
+  });
+  equal(await pool.submit("square", 6), 36);
+});
+
+test("asCompleted and wait work on pool futures (seed 003 and 000)", async () => {
+  await using pool = await start({ size: 3 });
+  const futures = [180, 20, 100].map((ms) => pool.submit("sleepy", ms));
+  const order: number[] = [];
+  for await (const done of asCompleted(futures)) order.push(await done);
+  deepEqual(order, [20, 100, 180]);
+  const slow = [20, 40, 400].map((ms) => pool.submit("sleepy", ms));
+  const { done, pending } = await wait(slow, { timeoutMs: 250 });
+  equal(done.size, 2);
+  equal(pending.size, 1);
+  assert(pending.has(slow[2]));
+});
+
+test("reduce finds the max of a shared array with the built-in kernel, or a module function", async () => {
+  await using pool = await start();
+  const data = sharedArray(Float64Array, 100_001);
+  for (let i = 0; i < data.length; i++) data[i] = Math.sin(i) * 1000;
+  data[77_777] = 5_000;
+  let expected = -Infinity;
+  for (const x of data) expected = Math.max(expected, x);
+  equal(await pool.reduce("max", data, { chunks: 8 }), expected);
+  let sum = 0;
+  for (const x of data) sum += x;
+  const viaModule = await pool.reduce<number>("sumView", data, { combine: (a, b) => a + b });
+  assert(Math.abs(viaModule - sum) < 1e-6, `${viaModule} vs ${sum}`);
+  await rejects(pool.reduce("max", new Float64Array(4)), {
+    name: "TypeError",
+    message: 'Cannot reduce "max": data must be a typed array over a SharedArrayBuffer',
+  });
+});
+
+test("mapReduce collects every mapped result on the caller's thread", async () => {
+  await using pool = await start();
+  const results: number[] = [];
+  const count = await mapReduce(pool, "square", [1, 2, 3, 4, 5], (result) => {
+    results.push(result);
+  });
+  equal(count, 5);
+  deepEqual(results.sort((a, b) => a - b), [1, 4, 9, 16, 25]);
+});
+
+test("close lets queued tasks finish; terminate cancels them", async () => {
+  const pool = await start({ size: 1, maxInFlight: 1 });
+  const tasks = [30, 30, 30].map((ms) => pool.submit("sleepy", ms));
+  await pool.close();
+  deepEqual(await Promise.all(tasks), [30, 30, 30]);
+  await rejects(() => Promise.resolve().then(() => pool.submit("square", 1)), {
+    name: "TypeError",
+    message: 'Cannot submit "square": the pool is closing',
+  });
+  const other = await start({ size: 1, maxInFlight: 1 });
+  const running = other.submit("sleepy", 50);
+  const queued = other.submit("sleepy", 50);
+  await other.terminate();
+  equal(queued.status, "cancelled");
+  await rejects(running.result());
+});
+
+test("pool options are validated", async () => {
+  await rejects(start({ size: 0 }), {
+    name: "RangeError",
+    message: "Cannot start pool: size must be a positive integer, received 0",
+  });
+  await rejects(Pool.start("not a url"), {
+    name: "TypeError",
+    message: "Cannot start pool: module must be a URL, received not a url",
+  });
+  await rejects(start({ retries: -1 }), {
+    name: "RangeError",
+    message: "Cannot start pool: retries must be a non-negative integer, received -1",
+  });
+});
