@@ -20,7 +20,7 @@ import {
   SpawnError,
 } from "../errors.ts";
 import type { Deadlines } from "../_util.ts";
-import { Deque } from "../mailbox/_deque.ts";
+import { Deque } from "../_util.ts";
 import { Mailbox, type OverflowPolicy } from "../mailbox/mailbox.ts";
 import {
   deserializeError,

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { Deque } from "../mailbox/_deque.ts";
+import { Deque } from "../_util.ts";
 import { reviveShared } from "../mailbox/shared_event.ts";
 import {
   REPLY_ERROR,

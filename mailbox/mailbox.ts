@@ -16,7 +16,7 @@
  */
 
 import { MailboxClosedError, MailboxFullError } from "../errors.ts";
-import { Deque } from "./_deque.ts";
+import { Deque } from "../_util.ts";
 
 /**
  * What a full mailbox does with a new message.

@@ -16,7 +16,7 @@
  */
 
 import { ActorCrashedError, ActorStoppedError, TimeoutError } from "../errors.ts";
-import { Deque } from "../mailbox/_deque.ts";
+import { Deque } from "../_util.ts";
 import { deserializeError } from "../mailbox/wire.ts";
 import type { ActorRef } from "../actors/ref.ts";
 import { supervisor } from "../supervisors/spec.ts";

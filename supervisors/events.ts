@@ -6,7 +6,7 @@
  */
 
 import type { DeadLetter, Placement } from "../actors/actor.ts";
-import { Deque } from "../mailbox/_deque.ts";
+import { Deque } from "../_util.ts";
 
 /** An actor started (first incarnation). */
 export interface StartedEvent {

@@ -16,7 +16,7 @@ import type { ActorDefinition, Protocol } from "../actors/define.ts";
 import { Placements } from "../actors/placement.ts";
 import type { ActorRef } from "../actors/ref.ts";
 import { HungError } from "../errors.ts";
-import { Deque } from "../mailbox/_deque.ts";
+import { Deque } from "../_util.ts";
 import type { OverflowPolicy } from "../mailbox/mailbox.ts";
 import { Deadlines } from "../_util.ts";
 import { type ParsedActorOptions, resolveActorOptions } from "./_options.ts";
