@@ -1,67 +1,143 @@
 /**
- * The demo: typed actors in Web Workers, validation at the trust boundary, and errors that arrive
- * intact across threads.
+ * The demo: a resilient background-worker app. A supervision tree runs a producer that fills a
+ * `SharedQueue` of jobs, workers (each in its own Web Worker) that take jobs and crash at random,
+ * and a collector that counts the results. Crashed workers are restarted and put back the job
+ * they held: no job is lost. Ctrl-C shuts the tree down cleanly.
  *
- *   deno task demo
+ *   deno task demo [--jobs N] [--workers N] [--crash-rate R] [--job-ms MS]
  */
-import { ActorSystem, InvalidMessageError } from "../mod.ts";
-import { Account } from "./_actors.ts";
+import { ActorSystem, child, SharedQueue, supervisor } from "../mod.ts";
+import { Collector, JobWorker, Producer, type Shared } from "./_demo_actors.ts";
 
-const line = (text = "") => console.log(text);
-
-await using system = await ActorSystem.start({ name: "demo" });
-system.events.on((event) => {
-  if (event.type === "crashed") line(`  event: ${event.path} crashed (${event.error.message})`);
-  if (event.type === "restarted") line(`  event: ${event.path} restarted`);
-  if (event.type === "dead_letter") {
-    line(`  event: dead letter for ${event.path}: ${event.letter.reason}`);
+function option(name: string, fallback: number): number {
+  const index = Deno.args.indexOf(`--${name}`);
+  if (index < 0) return fallback;
+  const value = Number(Deno.args[index + 1]);
+  if (!Number.isFinite(value) || value < 0) {
+    console.error(`demo: --${name} takes a non-negative number, received ${Deno.args[index + 1]}`);
+    Deno.exit(2);
   }
+  return value;
+}
+
+const total = Math.floor(option("jobs", 600));
+const workers = Math.max(1, Math.floor(option("workers", navigator.hardwareConcurrency)));
+const crashRate = option("crash-rate", 0.02);
+const jobMs = option("job-ms", 8);
+
+const shared: Shared = {
+  jobs: new SharedQueue<number>({ capacity: 256 }),
+  results: new SharedQueue<[number, number]>({ capacity: 256 }),
+  durations: new Int32Array(new SharedArrayBuffer(total * 4 || 4)),
+  finished: new Int32Array(new SharedArrayBuffer(total * 4 || 4)),
+  holding: new Int32Array(new SharedArrayBuffer(workers * 4)).fill(-1),
+  progress: new Int32Array(new SharedArrayBuffer(8)),
+};
+let serialMs = 0;
+for (let id = 0; id < total; id++) {
+  shared.durations[id] = Math.round(jobMs * (0.5 + ((id * 7919) % 100) / 100));
+  serialMs += shared.durations[id];
+}
+
+const root = supervisor({
+  strategy: "one_for_one",
+  intensity: { maxRestarts: 1_000, periodMs: 1_000 },
+  backoff: { initialMs: 0, jitter: 0 },
+  children: [
+    child("collector", Collector, { args: shared, placement: "local" }),
+    child(
+      "workers",
+      supervisor({
+        intensity: { maxRestarts: 1_000, periodMs: 1_000 },
+        backoff: { initialMs: 0, jitter: 0 },
+        children: Array.from(
+          { length: workers },
+          (_, index) =>
+            child(`worker-${index + 1}`, JobWorker, { args: { ...shared, index, crashRate } }),
+        ),
+      }),
+    ),
+    child("producer", Producer, { args: shared, placement: "local" }),
+  ],
 });
 
-line("Three accounts, each an actor in its own Web Worker:");
-const owners = ["ada", "grace", "linus"];
-const accounts = await Promise.all(
-  owners.map((owner, i) =>
-    system.spawn(Account, { name: owner, args: { owner, opening: 100 * (i + 1) } })
-  ),
+const tty = Deno.stdout.isTerminal();
+const encoder = new TextEncoder();
+const write = (text: string) => Deno.stdout.writeSync(encoder.encode(text));
+
+console.log(
+  `Troupe demo: ${total} jobs, ${workers} workers crashing ${
+    (crashRate * 100).toFixed(0)
+  }% of the time`,
 );
-for (const account of accounts) {
-  line(`  ${account.path} runs in ${await account.ask("whereAmI", {})}`);
+const started = performance.now();
+await using system = await ActorSystem.start({
+  name: "demo",
+  root,
+  signals: ["SIGINT", "SIGTERM"],
+});
+let restarts = 0;
+system.events.on((event) => {
+  if (event.type === "restarted") restarts++;
+});
+
+system.lookup(Producer, "/producer").tell("produce", { count: total });
+const collected = system.lookup(Collector, "/collector")
+  .ask("collect", { total }, { timeoutMs: Infinity })
+  .catch(() => {}); // ends early only when the system shuts down
+
+let lastTenth = -1;
+function report(): void {
+  const done = Atomics.load(shared.progress, 0);
+  const share = total === 0 ? 1 : done / total;
+  if (tty) {
+    const width = 30;
+    const filled = Math.round(share * width);
+    write(
+      `\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${(share * 100).toFixed(0)}% ` +
+        `${done}/${total} jobs, ${restarts} restarts `,
+    );
+  } else if (Math.floor(share * 10) > lastTenth) {
+    lastTenth = Math.floor(share * 10);
+    console.log(
+      `progress ${(share * 100).toFixed(0)}%: ${done}/${total} jobs, ${restarts} restarts`,
+    );
+  }
 }
 
-line();
-line("10,000 deposits of 1 to each, told without waiting, then one ask each:");
-const start = performance.now();
-for (let i = 0; i < 10_000; i++) {
-  for (const account of accounts) await account.send("deposit", { amount: 1 });
+let timer: ReturnType<typeof setInterval> | undefined;
+await Promise.race([
+  collected,
+  new Promise<void>((resolve) => {
+    timer = setInterval(() => {
+      report();
+      if (system.signal.aborted) resolve();
+    }, 100);
+  }),
+]);
+clearInterval(timer);
+report();
+if (tty) write("\n");
+
+const wallMs = performance.now() - started;
+const interrupted = system.signal.aborted;
+shared.jobs.close();
+shared.results.close();
+await system.shutdown();
+
+let finished = 0;
+let twice = 0;
+for (let id = 0; id < total; id++) {
+  if (shared.finished[id] > 0) finished++;
+  if (shared.finished[id] > 1) twice++;
 }
-const balances = await Promise.all(accounts.map((account) => account.ask("balance", {})));
-const ms = performance.now() - start;
-line(
-  `  balances ${balances.join(", ")} after ${ms.toFixed(0)} ms (${
-    (30_000 / ms * 1000).toFixed(0)
-  } msg/s)`,
+const lost = total - finished;
+console.log(interrupted ? "Interrupted: the tree was shut down cleanly." : "All jobs done.");
+console.log(`  jobs done       ${finished} of ${total}${twice ? ` (${twice} twice)` : ""}`);
+console.log(`  worker crashes  ${Atomics.load(shared.progress, 1)}, restarts ${restarts}`);
+console.log(`  jobs lost       ${interrupted ? "(not counted: interrupted)" : lost}`);
+console.log(
+  `  time            ${(wallMs / 1000).toFixed(2)} s; the same jobs one after another: ` +
+    `${(serialMs / 1000).toFixed(2)} s (speedup ${(serialMs / wallMs).toFixed(2)}x)`,
 );
-
-line();
-line("A deposit of -5 breaks the schema: it never reaches the handler.");
-accounts[0].tell("deposit", { amount: -5 });
-try {
-  await accounts[0].ask("withdraw", { amount: 1.5 });
-} catch (error) {
-  if (error instanceof InvalidMessageError) line(`  ask rejected: ${error.message}`);
-}
-
-line();
-line("Withdrawing too much throws in the worker; the error arrives whole:");
-try {
-  await accounts[1].ask("withdraw", { amount: 1_000_000 });
-} catch (error) {
-  const e = error as Error & { balance: number; requested: number };
-  line(`  ${e.name}: ${e.message} (balance ${e.balance}, requested ${e.requested})`);
-  line(`  thrown at ${e.stack?.split("\n")[1]?.trim()}`);
-}
-line(`  /grace was restarted with fresh state: balance ${await accounts[1].ask("balance", {})}`);
-
-line();
-line(`Dead letters: ${system.stats().deadLetters}. Shutting down.`);
+if (!interrupted && lost > 0) Deno.exit(1);
