@@ -1,0 +1,131 @@
+/**
+ * Smoke test of the numbered examples: each runs as a subprocess at `--quick` scale, must exit 0,
+ * print plain lines, and print the figures it reproduces from its seed.
+ *
+ * @module
+ */
+
+import { equal, match } from "node:assert/strict";
+
+const ROOT = new URL("../", import.meta.url);
+
+interface Case {
+  /** The example's file under examples/. */
+  file: string;
+  /** What the test name says it shows. */
+  shows: string;
+  /** Lines (or spans of lines) its output must contain. */
+  expect: RegExp[];
+}
+
+const CASES: Case[] = [
+  {
+    file: "01_asyncio_wait.ts",
+    shows: "splits five tasks into done 3, pending 2 and runs blocking work in a pool",
+    expect: [
+      /done 3, pending 2 after/,
+      /list items at the timeout: \[1, 2, 3\]/,
+      /list items once the pending finish: \[1, 2, 3, 4, 5\]/,
+      /the event loop ticked 0 times/,
+      /the result is 16 after/,
+      /stop\.set\(\): the worker finished after \d+ more steps/,
+      /pool\.map \(executor\.map\): +\[1, 4, 9, 16\]/,
+      /pool\.submit \(apply_async\): +\[1, 2, 3, 4\]/,
+      /mapReduce \(ParallelProcessor\): \[1, 2, 3, 4\]/,
+    ],
+  },
+  {
+    file: "02_pool_map_vs_unordered.ts",
+    shows: "prints map in input order and mapUnordered and callbacks in completion order",
+    expect: [
+      /\[0, 1, 4, 9, 16, 25\] after [\d.]+ units: input order/,
+      /completion order 9, 1, 25, 4, 16, 0 \(inputs 3, 1, 5, 2, 4, 0\)/,
+      /callback order 9, 1, 25, 4, 16, 0/,
+      /result\(\{ timeoutMs: 5 units \}\): 4/,
+      /TimeoutError: Timed out after \d+ ms waiting for task/,
+      /still running; awaited again: 9, now done/,
+    ],
+  },
+  {
+    file: "03_io_fanout.ts",
+    shows: "fans requests out to a server that admits 10 at a time",
+    expect: [
+      /one after the other .*server held 1, queued 0/,
+      /10 at a time .*server held 10, queued 0\): [\d.]+x faster/,
+      /40 at a time \(over-subscribed\) .*server held 10, queued 30/,
+      /10 workers, one request each .*server held 10/,
+    ],
+  },
+  {
+    file: "04_cpu_max.ts",
+    shows: "finds the same maximum on one thread and in a pool",
+    expect: [/max of 1,000,000 doubles/, /pool of \d+, SIMD kernel per chunk/, /all four agree/],
+  },
+  {
+    file: "05_futures_bad_luck.ts",
+    shows: "reports seven results and three Bad luck! exceptions, polled and as completed",
+    expect: [
+      /task 4: Exception: Bad luck!/,
+      /task 3: Result: \{ worker: \/pool-\d, result: 9 \}/,
+      /polls[\s\S]*7 results, 3 exceptions[\s\S]*asCompleted[\s\S]*7 results, 3 exceptions/,
+    ],
+  },
+  {
+    file: "06_queue_worker_loop.ts",
+    shows: "serves every input once from a shared queue until it is closed",
+    expect: [
+      /\{ worker: \d, input: 0, result: 0 \}/,
+      /total 2000 of 2000 put, 0 missing/,
+    ],
+  },
+  {
+    file: "07_serial_vs_parallel.ts",
+    shows: "prints the serial and parallel completion orders of run times 5, 2, 4, 1, 5",
+    expect: [
+      /serial: [\d.]+ units, completion order 0, 1, 2, 3, 4/,
+      /pool of 5: [\d.]+ units, completion order 3, 1, 2, (0, 4|4, 0), [\d.]+x faster/,
+      /pool of 3: [\d.]+ units, completion order 1, 3, 2, 0, 4, [\d.]+x faster/,
+    ],
+  },
+  {
+    file: "08_event_task_queue.ts",
+    shows: "serves all 26 tasks with 3 workers before the event is cleared",
+    expect: [
+      /worker id: \d task id: 110 task time: \d units/,
+      /worker 2 shutting down after serving \d+ tasks/,
+      /total 26 served of 26 put, 26 distinct, 0 left in the queue/,
+    ],
+  },
+  {
+    file: "09_supervised_pipeline.ts",
+    shows: "restarts crashing workers and loses nothing",
+    expect: [
+      /\/workers\/worker-4 +worker/,
+      /processed 400 distinct, \d+ duplicates dropped .*, 0 wrong/,
+      /restarts [1-9]\d* \(events: \d+ crashed, \d+ restarted\), dead letters 0/,
+      /^lost 0$/m,
+    ],
+  },
+];
+
+const decoder = new TextDecoder();
+
+for (const { file, shows, expect } of CASES) {
+  Deno.test(`example ${file} ${shows}`, async () => {
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-check", `examples/${file}`, "--quick"],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(60_000),
+    }).output();
+    const out = decoder.decode(stdout);
+    const context = `\n--- stdout ---\n${out}\n--- stderr ---\n${decoder.decode(stderr)}`;
+    equal(code, 0, `${file} exited with ${code}${context}`);
+    match(out, /\(--quick\)/, `${file} did not run at --quick scale${context}`);
+    equal(out.includes("\u001b"), false, `${file} printed escape codes${context}`);
+    for (const pattern of expect) {
+      match(out, pattern, `${file}: nothing matches ${pattern}${context}`);
+    }
+  });
+}
