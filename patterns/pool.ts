@@ -3,13 +3,14 @@
  * `multiprocessing.Pool` and `ProcessPoolExecutor` of Troupe, typed by the module.
  *
  * ```
- *  submit/map ─▶ pool queue ─▶ worker 1 (≤ maxInFlight tasks, run in order) ─▶ Future settles
+ *  submit/map ─▶ pool queue ─▶ worker 1 (1 task, or ≤ maxInFlight when short) ─▶ Future settles
  *                          └─▶ worker 2 …
  * ```
  *
- * Each worker holds a few tasks at once so that small tasks ride in one `postMessage`; a task
- * counts as running when the tasks before it on its worker have finished, and its `taskTimeoutMs`
- * counts from then. A worker that dies is restarted by its supervisor; its tasks are retried
+ * While tasks are long, each worker holds one and takes the next when free (Python's order); once
+ * tasks prove short, each holds up to `maxInFlight` so that they ride together in few messages. A
+ * task counts as running when the tasks before it on its worker have finished, and its
+ * `taskTimeoutMs` counts from then. A worker that dies is restarted by its supervisor; its tasks are retried
  * (`retries`) or fail with `ActorCrashedError`.
  *
  * @module
@@ -81,8 +82,10 @@ export interface PoolOptions {
    */
   cancelGraceMs?: number;
   /**
-   * How many tasks each worker holds at once; more rides in fewer messages, fewer balances long
-   * tasks better.
+   * How many tasks each worker may hold at once. The pool adapts within it: while tasks take
+   * milliseconds or more, each worker holds one (a free worker takes the next task, as in Python's
+   * pools, so a short task never waits behind a long one); once tasks prove short (under 1 ms on
+   * average), workers hold up to this many, so that small tasks ride together in few messages.
    *
    * @default {16}
    */
@@ -145,6 +148,7 @@ interface Task {
   readonly label: string;
   attempts: number;
   started: boolean;
+  startedAt: number;
   slot: Slot | undefined;
   timer: ReturnType<typeof setTimeout> | undefined;
   grace: ReturnType<typeof setTimeout> | undefined;
@@ -159,6 +163,9 @@ interface Slot {
   readonly inFlight: Deque<Task>;
   replacing: boolean;
 }
+
+/** Tasks shorter than this on average are pipelined; longer ones go one per worker. */
+const SHORT_TASK_MS = 1;
 
 const IDENTITY: Record<Reducer, number> = { max: -Infinity, min: Infinity, sum: 0 };
 const COMBINE: Record<Reducer, (a: number, b: number) => number> = {
@@ -201,6 +208,8 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
   readonly #idle: Array<() => void> = [];
   #nextTask = 1;
   #completed = 0;
+  /** How long tasks run, on average (milliseconds); unknown until one has finished. */
+  #runMs: number | undefined;
   #replaced = 0;
   #closing = false;
   #closed: Promise<void> | undefined;
@@ -367,6 +376,7 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
       label,
       attempts: 0,
       started: false,
+      startedAt: 0,
       slot: undefined,
       timer: undefined,
       grace: undefined,
@@ -383,7 +393,7 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
       let best: Slot | undefined;
       for (const slot of this.#slots) {
         if (slot === undefined || slot.replacing) continue;
-        if (slot.inFlight.length >= this.#maxInFlight) continue;
+        if (slot.inFlight.length >= this.#depth()) continue;
         if (best === undefined || slot.inFlight.length < best.inFlight.length) best = slot;
       }
       if (best === undefined) return;
@@ -412,8 +422,14 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
     );
   }
 
+  /** How many tasks a worker holds now: one while tasks are long, `maxInFlight` once short. */
+  #depth(): number {
+    return this.#runMs !== undefined && this.#runMs < SHORT_TASK_MS ? this.#maxInFlight : 1;
+  }
+
   /** The task is now the oldest on its worker: it runs, and its timeout starts. */
   #started(task: Task): void {
+    task.startedAt = performance.now();
     if (this.#taskTimeoutMs === Infinity || task.settled) return;
     task.timer = setTimeout(() => {
       task.timer = undefined;
@@ -430,8 +446,12 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
     if (task.grace !== undefined) clearTimeout(task.grace);
     task.timer = task.grace = undefined;
     const wasHead = slot.inFlight.peek() === task;
-    if (wasHead) slot.inFlight.shift();
-    else {
+    if (wasHead) {
+      slot.inFlight.shift();
+      // A moving average of how long tasks run, for the dispatch depth.
+      const ran = performance.now() - task.startedAt;
+      this.#runMs = this.#runMs === undefined ? ran : this.#runMs * 0.8 + ran * 0.2;
+    } else {
       const rest = slot.inFlight.drain().filter((t) => t !== task);
       for (const t of rest) slot.inFlight.push(t);
     }
