@@ -382,10 +382,10 @@ if (typeof pis === "string") notes.push(`No Piscina baseline: ${pis}.`);
 extra.piscina = pis;
 
 const variants: SubmitVariant[] = [
-  { label: "maxInFlight 16 (default), Promise.all", maxInFlight: undefined, batch: undefined },
+  { label: "maxInFlight 64 (default), Promise.all", maxInFlight: undefined, batch: undefined },
   { label: "maxInFlight 64, Promise.all", maxInFlight: 64, batch: undefined },
   { label: "maxInFlight 256, Promise.all", maxInFlight: 256, batch: undefined },
-  { label: `maxInFlight 16 (default), batches of ${BATCH}`, maxInFlight: undefined, batch: BATCH },
+  { label: `maxInFlight 64 (default), batches of ${BATCH}`, maxInFlight: undefined, batch: BATCH },
   { label: `maxInFlight 256, batches of ${BATCH}`, maxInFlight: 256, batch: BATCH },
 ];
 const postsPerTask: Record<string, number> = {};

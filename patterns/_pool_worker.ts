@@ -27,7 +27,8 @@ export type TaskOutcome =
 
 const outcome = z.custom<TaskOutcome>((value) => typeof value === "object" && value !== null);
 
-let current: AbortSignal | undefined;
+/** The task running on this thread; its controller is made when `taskSignal()` asks for it. */
+let current: { controller: AbortController | undefined } | undefined;
 
 /**
  * The abort signal of the pool task running on this thread: it aborts when the task is cancelled
@@ -50,7 +51,8 @@ let current: AbortSignal | undefined;
  * ```
  */
 export function taskSignal(): AbortSignal {
-  return current ?? NEVER;
+  if (current === undefined) return NEVER;
+  return (current.controller ??= new AbortController()).signal;
 }
 
 const NEVER = new AbortController().signal;
@@ -74,42 +76,93 @@ function isCancelled(state: WorkerState, task: number): boolean {
   return Atomics.load(state.cancels, task % CANCEL_SLOTS) === task;
 }
 
-/** Runs one task with its own signal, watching the cancel slot while it runs. */
-async function runTask(
+/**
+ * Runs one task. A synchronous result is answered at once (no promise, no signal unless the task
+ * asked for one); an async task is watched: its signal aborts as soon as the host writes its id
+ * into the cancel slot.
+ */
+function runTask(
   state: WorkerState,
   task: number,
   call: () => unknown,
-): Promise<TaskOutcome> {
+): TaskOutcome | Promise<TaskOutcome> {
   if (isCancelled(state, task)) return { ok: false, cancelled: true };
-  const controller = new AbortController();
-  current = controller.signal;
-  let watching = true;
+  const running: { controller: AbortController | undefined } = { controller: undefined };
+  current = running;
+  let result: unknown;
   try {
-    let result = call();
+    result = call();
+  } catch (error) {
+    return { ok: false, error: serializeError(error) };
+  } finally {
     current = undefined;
-    if (result instanceof Promise) {
-      // An async task: abort its signal as soon as the host writes its id into the cancel slot.
-      const slot = task % CANCEL_SLOTS;
-      const watch = async () => {
-        while (watching && !controller.signal.aborted) {
-          const seen = Atomics.load(state.cancels, slot);
-          if (seen === task) {
-            controller.abort(new DOMException("The task was cancelled", "AbortError"));
-            return;
-          }
-          await Atomics.waitAsync(state.cancels, slot, seen, 50).value;
-        }
-      };
-      void watch();
-      result = await result;
+  }
+  if (!(result instanceof Promise)) return { ok: true, value: result };
+  return watch(state, task, running, result);
+}
+
+async function watch(
+  state: WorkerState,
+  task: number,
+  running: { controller: AbortController | undefined },
+  result: Promise<unknown>,
+): Promise<TaskOutcome> {
+  let watching = true;
+  const slot = task % CANCEL_SLOTS;
+  (async () => {
+    while (watching) {
+      const seen = Atomics.load(state.cancels, slot);
+      if (seen === task) {
+        running.controller?.abort(new DOMException("The task was cancelled", "AbortError"));
+        return;
+      }
+      await Atomics.waitAsync(state.cancels, slot, seen, 50).value;
     }
-    return { ok: true, value: result };
+  })();
+  try {
+    return { ok: true, value: await result };
   } catch (error) {
     return { ok: false, error: serializeError(error) };
   } finally {
     watching = false;
-    current = undefined;
   }
+}
+
+/** Runs tasks one after another: synchronously while they are, awaiting each async one. */
+function runBatch(
+  state: WorkerState,
+  tasks: readonly number[],
+  fns: readonly string[],
+  args: readonly unknown[][],
+): TaskOutcome[] | Promise<TaskOutcome[]> {
+  const out: TaskOutcome[] = [];
+  for (let i = 0; i < tasks.length; i++) {
+    const outcome = runTask(state, tasks[i], () => lookup(state, fns[i])(...args[i]));
+    if (outcome instanceof Promise) return finishBatch(state, tasks, fns, args, out, i, outcome);
+    out.push(outcome);
+  }
+  return out;
+}
+
+async function finishBatch(
+  state: WorkerState,
+  tasks: readonly number[],
+  fns: readonly string[],
+  args: readonly unknown[][],
+  out: TaskOutcome[],
+  from: number,
+  pending: Promise<TaskOutcome>,
+): Promise<TaskOutcome[]> {
+  out.push(await pending);
+  for (let i = from + 1; i < tasks.length; i++) {
+    out.push(await runTask(state, tasks[i], () => lookup(state, fns[i])(...args[i])));
+  }
+  return out;
+}
+
+/** An array, checked without copying: zod's array copy is holey, which V8 clones slowly. */
+function array<T>() {
+  return z.custom<T[]>((value) => Array.isArray(value));
 }
 
 /** The pool worker actor. */
@@ -117,12 +170,13 @@ export const PoolWorker = defineActor({
   name: "troupe-pool-worker",
   url: import.meta.url,
   protocol: {
-    run: ask(
-      z.object({ task: z.number().int(), fn: z.string(), args: z.array(z.unknown()) }),
-      outcome,
+    run: ask(z.object({ task: z.number().int(), fn: z.string(), args: array<unknown>() }), outcome),
+    batch: ask(
+      z.object({ tasks: array<number>(), fns: array<string>(), args: array<unknown[]>() }),
+      array<TaskOutcome>(),
     ),
     chunk: ask(
-      z.object({ task: z.number().int(), fn: z.string(), items: z.array(z.unknown()) }),
+      z.object({ task: z.number().int(), fn: z.string(), items: array<unknown>() }),
       outcome,
     ),
     reduce: ask(
@@ -144,14 +198,16 @@ export const PoolWorker = defineActor({
   },
   handlers: {
     run: (state, msg) => runTask(state, msg.task, () => lookup(state, msg.fn)(...msg.args)),
+    batch: (state, msg) => runBatch(state, msg.tasks, msg.fns, msg.args),
     chunk: (state, msg) =>
       runTask(state, msg.task, () => {
         const fn = lookup(state, msg.fn);
-        const out = new Array(msg.items.length);
+        const out: unknown[] = []; // packed: it clones faster than a holey array
         let pending = false;
-        for (let i = 0; i < msg.items.length; i++) {
-          out[i] = fn(msg.items[i]);
-          if (out[i] instanceof Promise) pending = true;
+        for (const item of msg.items) {
+          const value = fn(item);
+          if (value instanceof Promise) pending = true;
+          out.push(value);
         }
         return pending ? Promise.all(out) : out;
       }),

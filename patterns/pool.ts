@@ -87,7 +87,7 @@ export interface PoolOptions {
    * pools, so a short task never waits behind a long one); once tasks prove short (under 1 ms on
    * average), workers hold up to this many, so that small tasks ride together in few messages.
    *
-   * @default {16}
+   * @default {64}
    */
   maxInFlight?: number;
   /** Deno permissions of the workers; they must be able to read the task module. */
@@ -207,6 +207,7 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
   readonly #permissions: Deno.PermissionOptions | undefined;
   readonly #idle: Array<() => void> = [];
   #nextTask = 1;
+  #pumpScheduled = false;
   #completed = 0;
   /** How long tasks run, on average (milliseconds); unknown until one has finished. */
   #runMs: number | undefined;
@@ -271,7 +272,7 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
         throw new RangeError(`${where}: ${field} must be positive, received ${value}`);
       }
     }
-    const maxInFlight = options.maxInFlight ?? 16;
+    const maxInFlight = options.maxInFlight ?? 64;
     positiveInteger(maxInFlight, `${where}: maxInFlight`);
     if (maxInFlight * 2 > CANCEL_SLOTS) {
       throw new RangeError(
@@ -294,7 +295,8 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
         backoff: { initialMs: 0, jitter: 0 },
       }),
     });
-    const resolved = { size, retries, taskTimeoutMs, cancelGraceMs, maxInFlight, name, ...options };
+    // Explicit undefined in `options` must not undo a default.
+    const resolved = { ...options, size, retries, taskTimeoutMs, cancelGraceMs, maxInFlight, name };
     const pool = new Pool<M>(system, ownSystem, url, resolved, []);
     try {
       await Promise.all(Array.from({ length: size }, (_, i) => pool.#spawn(i)));
@@ -383,42 +385,98 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
       settled: false,
     };
     this.#queue.push(task);
-    this.#pump();
+    this.#schedulePump();
     return controller.future;
   }
 
-  /** Hands queued tasks to the least busy workers. */
+  /** Pumps once at the end of this tick, so that tasks submitted together leave together. */
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    queueMicrotask(() => {
+      this.#pumpScheduled = false;
+      this.#pump();
+    });
+  }
+
+  /** The next task to hand out: retries first, skipping cancelled ones; starts its future. */
+  #take(): Task | undefined {
+    for (;;) {
+      const task = this.#retry.shift() ?? this.#queue.shift();
+      if (task === undefined || !task.settled && (task.started || task.controller.start())) {
+        if (task !== undefined) task.started = true;
+        return task;
+      }
+    }
+  }
+
+  /**
+   * Hands queued tasks to the least busy workers. Consecutive `submit` tasks for one worker go in
+   * one message (a batch the worker runs in order): a message per task would cost the host a
+   * worker wake-up each.
+   */
   #pump(): void {
     while (this.#queue.length + this.#retry.length > 0) {
+      const depth = this.#depth();
       let best: Slot | undefined;
       for (const slot of this.#slots) {
         if (slot === undefined || slot.replacing) continue;
-        if (slot.inFlight.length >= this.#depth()) continue;
+        if (slot.inFlight.length >= depth) continue;
         if (best === undefined || slot.inFlight.length < best.inFlight.length) best = slot;
       }
-      if (best === undefined) return;
-      const task = this.#retry.shift() ?? this.#queue.shift()!;
-      if (task.settled) continue;
-      if (!task.started) {
-        if (!task.controller.start()) continue; // cancelled while queued
-        task.started = true;
+      if (best === undefined) break;
+      const first = this.#take();
+      if (first === undefined) break;
+      const room = Math.min(depth - best.inFlight.length, Math.ceil(depth / 2));
+      const batch = [first];
+      while (first.kind === "run" && batch.length < room) {
+        const next = this.#take();
+        if (next === undefined) break;
+        if (next.kind !== "run") {
+          this.#retry.unshift(next); // goes out next, on its own
+          break;
+        }
+        batch.push(next);
       }
-      this.#dispatch(best, task);
+      if (batch.length === 1) this.#dispatch(best, first);
+      else this.#dispatchBatch(best, batch);
     }
     if (this.stats().inFlight === 0) { for (const wake of this.#idle.splice(0)) wake(); }
   }
 
-  #dispatch(slot: Slot, task: Task): void {
+  #hold(slot: Slot, task: Task): void {
     task.slot = slot;
     task.attempts++;
     slot.inFlight.push(task);
     if (slot.inFlight.length === 1) this.#started(task);
+  }
+
+  #dispatch(slot: Slot, task: Task): void {
+    this.#hold(slot, task);
     const ref = slot.ref as unknown as {
       ask(kind: Kind, msg: unknown): Promise<TaskOutcome>;
     };
     ref.ask(task.kind, task.payload).then(
       (outcome) => this.#finish(slot, task, outcome),
       (error) => this.#lost(slot, task, error),
+    );
+  }
+
+  #dispatchBatch(slot: Slot, tasks: Task[]): void {
+    for (const task of tasks) this.#hold(slot, task);
+    slot.ref.ask("batch", {
+      tasks: tasks.map((task) => task.id),
+      fns: tasks.map((task) => task.payload.fn as string),
+      args: tasks.map((task) => task.payload.args as unknown[]),
+    }).then(
+      (outcomes) => {
+        for (let i = 0; i < tasks.length; i++) this.#finish(slot, tasks[i], outcomes[i], false);
+        this.#pump();
+      },
+      (error) => {
+        for (const task of tasks) this.#lost(slot, task, error, false);
+        this.#pump();
+      },
     );
   }
 
@@ -459,7 +517,7 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
     if (wasHead && next !== undefined) this.#started(next);
   }
 
-  #finish(slot: Slot, task: Task, outcome: TaskOutcome): void {
+  #finish(slot: Slot, task: Task, outcome: TaskOutcome, pump = true): void {
     this.#release(slot, task);
     this.#completed++;
     if (task.settled) {
@@ -470,11 +528,11 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
       else if ("cancelled" in outcome) task.controller.cancelled();
       else task.controller.reject(deserializeError(outcome.error));
     }
-    this.#pump();
+    if (pump) this.#pump();
   }
 
   /** The ask failed: the worker died (or was replaced), or the pool is stopping. */
-  #lost(slot: Slot, task: Task, error: unknown): void {
+  #lost(slot: Slot, task: Task, error: unknown, pump = true): void {
     this.#release(slot, task);
     if (task.settled) {
       this.#completed++;
@@ -489,7 +547,7 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
       this.#completed++;
       task.controller.reject(error);
     }
-    this.#pump();
+    if (pump) this.#pump();
   }
 
   /** Cancels a task a worker holds: skipped if not started, its signal aborted if running. */

@@ -193,3 +193,15 @@ test("pool options are validated", async () => {
     message: "Cannot start pool: retries must be a non-negative integer, received -1",
   });
 });
+
+test("many small tasks ride in batches and each gets its own result", async () => {
+  await using pool = await start({ taskTimeoutMs: undefined, maxInFlight: undefined });
+  const warm = await Promise.all(Array.from({ length: 50 }, (_, i) => pool.submit("add", i, i)));
+  deepEqual(warm, Array.from({ length: 50 }, (_, i) => 2 * i));
+  const futures = Array.from({ length: 2_000 }, (_, i) => pool.submit("add", i, 1));
+  deepEqual(await Promise.all(futures), Array.from({ length: 2_000 }, (_, i) => i + 1));
+  const failing = [pool.submit("add", 1, 1), pool.submit("risky", 0.1), pool.submit("add", 2, 2)];
+  const settled = await Promise.allSettled(failing);
+  deepEqual(settled.map((s) => s.status), ["fulfilled", "rejected", "fulfilled"]);
+  equal(pool.stats().completed, 2_053);
+});
