@@ -4,7 +4,7 @@
  * `SharedQueue`s; progress is a counter in shared memory.
  */
 import { z } from "zod";
-import { ask, defineActor, MailboxClosedError, SharedQueue, TimeoutError } from "../mod.ts";
+import { ask, defineActor, MailboxClosedError, type SharedQueue, TimeoutError } from "../mod.ts";
 
 /** What every demo actor shares: the queues and the job table, all in shared memory. */
 export interface Shared {
