@@ -187,3 +187,26 @@ export class Deadlines {
     else if (this.#live === 0) this.#queues.clear();
   };
 }
+
+/**
+ * A value as an error message names it: strings quoted, `null`, `an array`, `an object`,
+ * `a Map`, `an Int32Array`, a function by its name.
+ */
+export function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "function") return value.name === "" ? "a function" : value.name;
+  if (typeof value === "bigint") return `${value}n`;
+  if (typeof value === "symbol") return value.toString();
+  if (value === null) return "null";
+  if (typeof value !== "object") return String(value);
+  const proto = Object.getPrototypeOf(value);
+  if (Array.isArray(value) && proto === Array.prototype) return "an array";
+  const name: unknown = proto?.constructor?.name;
+  if (typeof name !== "string" || name === "") return "an object";
+  if (name === "Object") {
+    return proto === Object.prototype || proto === null
+      ? "an object"
+      : "an object with a prototype other than Object.prototype";
+  }
+  return `${/^([AEIO]|Un(?!i))/.test(name) ? "an" : "a"} ${name}`;
+}

@@ -16,7 +16,7 @@
  */
 
 import { MailboxClosedError, MailboxFullError } from "../errors.ts";
-import { Deque } from "../_util.ts";
+import { Deque, describe } from "../_util.ts";
 
 /**
  * What a full mailbox does with a new message.
@@ -583,14 +583,4 @@ function undefinedItemError(operation: string, owner: string): TypeError {
   return new TypeError(
     `Cannot ${operation} on the mailbox of ${owner}: item must not be undefined, received undefined`,
   );
-}
-
-/** Names a value in an error message: strings quoted, numbers as written, objects by kind. */
-function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "function") return "a function";
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "object") return "an object";
-  return String(value);
 }

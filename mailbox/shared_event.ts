@@ -24,6 +24,7 @@
  * @module
  */
 
+import { describe } from "../_util.ts";
 import { z } from "zod";
 import { SharedQueue } from "./shared_queue.ts";
 import type { Schema } from "./schema.ts";
@@ -514,21 +515,6 @@ function parseWaitOptions(
     );
   }
   return { timeoutMs, signal };
-}
-
-/** Names a value in an error message: strings quoted, numbers as written, objects by class. */
-function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "function") return "a function";
-  if (typeof value === "bigint") return `${value}n`;
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "object") {
-    const name: unknown = Object.getPrototypeOf(value)?.constructor?.name;
-    if (typeof name !== "string" || name === "" || name === "Object") return "an object";
-    return `${/^[AEIOU]/.test(name) ? "an" : "a"} ${name}`;
-  }
-  return String(value);
 }
 
 /**

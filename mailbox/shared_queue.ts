@@ -47,6 +47,7 @@
  * @module
  */
 
+import { describe } from "../_util.ts";
 import { z } from "zod";
 import { InvalidMessageError, MailboxClosedError, TimeoutError } from "../errors.ts";
 import type { Schema, SchemaIssue } from "./schema.ts";
@@ -1449,26 +1450,4 @@ function formatIssues(issues: readonly SchemaIssue[]): string {
       `${issue.path.length ? issue.path.map(String).join(".") : "(root)"}: ${issue.message}`
     )
     .join("; ");
-}
-
-/** Names a value in an error message: strings quoted, numbers as written, objects by class. */
-function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "function") return "a function";
-  if (typeof value === "bigint") return `${value}n`;
-  if (typeof value === "symbol") return value.toString();
-  if (value === null) return "null";
-  if (Array.isArray(value) && Object.getPrototypeOf(value) === Array.prototype) return "an array";
-  if (typeof value === "object") {
-    const proto = Object.getPrototypeOf(value);
-    const name: unknown = proto?.constructor?.name;
-    if (typeof name !== "string" || name === "") return "an object";
-    if (name === "Object") {
-      return proto === Object.prototype || proto === null
-        ? "an object"
-        : "an object with a prototype other than Object.prototype";
-    }
-    return `${/^([AEIO]|Un(?!i))/.test(name) ? "an" : "a"} ${name}`;
-  }
-  return String(value);
 }

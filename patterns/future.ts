@@ -26,6 +26,7 @@
  * @module
  */
 
+import { describe } from "../_util.ts";
 import { CancelledError, TimeoutError } from "../errors.ts";
 
 /**
@@ -1198,20 +1199,4 @@ function parseFutureOptions(
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (typeof value === "object" && value !== null || typeof value === "function") &&
     typeof (value as { then?: unknown }).then === "function";
-}
-
-/** Names a value in an error message: strings quoted, numbers as written, objects by class. */
-function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "function") return "a function";
-  if (typeof value === "bigint") return `${value}n`;
-  if (typeof value === "symbol") return value.toString();
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "object") {
-    const name: unknown = Object.getPrototypeOf(value)?.constructor?.name;
-    if (typeof name !== "string" || name === "" || name === "Object") return "an object";
-    return `${/^[AEIOU]/.test(name) ? "an" : "a"} ${name}`;
-  }
-  return String(value);
 }

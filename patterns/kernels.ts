@@ -20,6 +20,7 @@
  * @module
  */
 
+import { describe } from "../_util.ts";
 import type { NumericArray } from "./shared_array.ts";
 import { wasmMemoryOf } from "./shared_array.ts";
 
@@ -995,18 +996,4 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   return bytes;
-}
-
-function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "function") return "a function";
-  if (typeof value === "bigint") return `${value}n`;
-  if (typeof value === "symbol") return value.toString();
-  if (value === null) return "null";
-  if (typeof value === "object") {
-    const name: unknown = Object.getPrototypeOf(value)?.constructor?.name;
-    if (typeof name !== "string" || name === "" || name === "Object") return "an object";
-    return `${/^[AEIOU]/.test(name) ? "an" : "a"} ${name}`;
-  }
-  return String(value);
 }

@@ -27,6 +27,8 @@
  * @module
  */
 
+import { describe } from "../_util.ts";
+
 /** The typed array constructors {@linkcode sharedArray} accepts. */
 export type SharedArrayConstructor =
   | Float64ArrayConstructor
@@ -270,18 +272,4 @@ export function adoptWasmMemory(memory: WebAssembly.Memory): void {
     );
   }
   memories.set(memory.buffer, memory);
-}
-
-function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "function") return value.name === "" ? "a function" : value.name;
-  if (typeof value === "bigint") return `${value}n`;
-  if (typeof value === "symbol") return value.toString();
-  if (value === null) return "null";
-  if (typeof value === "object") {
-    const name: unknown = Object.getPrototypeOf(value)?.constructor?.name;
-    if (typeof name !== "string" || name === "" || name === "Object") return "an object";
-    return `${/^[AEIOU]/.test(name) ? "an" : "a"} ${name}`;
-  }
-  return String(value);
 }

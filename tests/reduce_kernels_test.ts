@@ -403,7 +403,7 @@ test("reduceRange names the bad kind, array or range in its error", () => {
     "Float64Array, Float32Array, Int32Array, Uint32Array, Int16Array, Uint16Array, Int8Array, Uint8Array";
   for (
     const [array, shown] of [
-      [[1, 2, 3], "an Array"],
+      [[1, 2, 3], "an array"],
       [new BigInt64Array(2), "a BigInt64Array"],
       [null, "null"],
     ] as const
