@@ -134,3 +134,61 @@ export function countingController(): { controller: AbortController; listeners: 
   add("abort", () => attached.clear());
   return { controller, listeners: () => attached.size };
 }
+
+/**
+ * A bare worker running a test fixture that answers requests with `{ op, ... }` replies, read in
+ * order with `next()`; an `{ op: "error" }` reply or a crash of the worker rejects. `using`
+ * terminates it.
+ */
+export class FixtureWorker<Request, Reply extends { op: string }> implements Disposable {
+  readonly #name: string;
+  readonly #worker: Worker;
+  #replies: Reply[] = [];
+  #readers: { resolve(reply: Reply): void; reject(error: unknown): void }[] = [];
+  #failure: unknown = undefined;
+
+  constructor(url: URL, name: string) {
+    this.#name = name;
+    this.#worker = new Worker(url, { type: "module" });
+    this.#worker.onmessage = ({ data }: MessageEvent<Reply>) => {
+      const reader = this.#readers.shift();
+      if (reader === undefined) this.#replies.push(data);
+      else reader.resolve(data);
+    };
+    this.#worker.onerror = (event) => {
+      event.preventDefault();
+      this.#failure = new Error(`${name} failed: ${event.message}`);
+      for (const reader of this.#readers.splice(0)) reader.reject(this.#failure);
+    };
+  }
+
+  /** Sends a request. */
+  send(request: Request): void {
+    this.#worker.postMessage(request);
+  }
+
+  /** The next reply. */
+  async next(): Promise<Reply> {
+    const reply = this.#replies.shift() ?? await new Promise<Reply>((resolve, reject) => {
+      if (this.#failure !== undefined) reject(this.#failure);
+      else this.#readers.push({ resolve, reject });
+    });
+    if (reply.op === "error") {
+      throw new Error(`${this.#name}: ${(reply as unknown as { message: string }).message}`);
+    }
+    return reply;
+  }
+
+  /** The next reply, which must be of kind `op`. */
+  async expect<K extends Reply["op"]>(op: K): Promise<Extract<Reply, { op: K }>> {
+    const reply = await this.next();
+    if (reply.op !== op) {
+      throw new Error(`expected a "${op}" reply, received ${JSON.stringify(reply)}`);
+    }
+    return reply as Extract<Reply, { op: K }>;
+  }
+
+  [Symbol.dispose](): void {
+    this.#worker.terminate();
+  }
+}

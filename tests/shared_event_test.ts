@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { z } from "zod";
 import { SharedEvent } from "../mailbox/shared_event.ts";
 import type { EventReply, EventRequest } from "./fixtures/event_worker.ts";
-import { countingController, flush, test, track } from "./_helpers.ts";
+import { countingController, FixtureWorker, flush, test, track } from "./_helpers.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers: promise state without sleeping, fake clocks, counted abort listeners, a worker handle.
@@ -22,43 +22,9 @@ async function withClock(fn: (clock: Clock) => Promise<void>): Promise<void> {
 }
 
 /** A bare worker running `fixtures/event_worker.ts`; `using` terminates it. */
-class EventWorker implements Disposable {
-  #worker = new Worker(new URL("./fixtures/event_worker.ts", import.meta.url), {
-    type: "module",
-  });
-  #replies: EventReply[] = [];
-  #readers: { resolve(reply: EventReply): void; reject(error: unknown): void }[] = [];
-  #failure: unknown = undefined;
-
+class EventWorker extends FixtureWorker<EventRequest, EventReply> {
   constructor() {
-    this.#worker.onmessage = ({ data }: MessageEvent<EventReply>) => {
-      const reader = this.#readers.shift();
-      if (reader === undefined) this.#replies.push(data);
-      else reader.resolve(data);
-    };
-    this.#worker.onerror = (event) => {
-      event.preventDefault();
-      this.#failure = new Error(`event worker failed: ${event.message}`);
-      for (const reader of this.#readers.splice(0)) reader.reject(this.#failure);
-    };
-  }
-
-  send(request: EventRequest): void {
-    this.#worker.postMessage(request);
-  }
-
-  /** The next reply; an `error` reply or a crash of the worker rejects. */
-  async next(): Promise<EventReply> {
-    const reply = this.#replies.shift() ?? await new Promise<EventReply>((resolve, reject) => {
-      if (this.#failure !== undefined) reject(this.#failure);
-      else this.#readers.push({ resolve, reject });
-    });
-    if (reply.op === "error") throw new Error(`event worker: ${reply.message}`);
-    return reply;
-  }
-
-  [Symbol.dispose](): void {
-    this.#worker.terminate();
+    super(new URL("./fixtures/event_worker.ts", import.meta.url), "event worker");
   }
 }
 

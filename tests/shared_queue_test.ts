@@ -6,7 +6,7 @@ import { InvalidMessageError, MailboxClosedError, TimeoutError } from "../errors
 import { SharedEvent } from "../mailbox/shared_event.ts";
 import { SharedQueue } from "../mailbox/shared_queue.ts";
 import type { QueueReply, QueueRequest } from "./fixtures/queue_worker.ts";
-import { countingController, flush, type State, test, track } from "./_helpers.ts";
+import { countingController, FixtureWorker, flush, type State, test, track } from "./_helpers.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers: fake clocks, a worker handle, expected errors.
@@ -24,52 +24,9 @@ async function withClock(fn: (clock: Clock) => Promise<void>): Promise<void> {
 }
 
 /** A bare worker running `fixtures/queue_worker.ts`; `using` terminates it. */
-class QueueWorker implements Disposable {
-  #worker = new Worker(new URL("./fixtures/queue_worker.ts", import.meta.url), {
-    type: "module",
-  });
-  #replies: QueueReply[] = [];
-  #readers: { resolve(reply: QueueReply): void; reject(error: unknown): void }[] = [];
-  #failure: unknown = undefined;
-
+class QueueWorker extends FixtureWorker<QueueRequest, QueueReply> {
   constructor() {
-    this.#worker.onmessage = ({ data }: MessageEvent<QueueReply>) => {
-      const reader = this.#readers.shift();
-      if (reader === undefined) this.#replies.push(data);
-      else reader.resolve(data);
-    };
-    this.#worker.onerror = (event) => {
-      event.preventDefault();
-      this.#failure = new Error(`queue worker failed: ${event.message}`);
-      for (const reader of this.#readers.splice(0)) reader.reject(this.#failure);
-    };
-  }
-
-  send(request: QueueRequest): void {
-    this.#worker.postMessage(request);
-  }
-
-  /** The next reply; an `error` reply or a crash of the worker rejects. */
-  async next(): Promise<QueueReply> {
-    const reply = this.#replies.shift() ?? await new Promise<QueueReply>((resolve, reject) => {
-      if (this.#failure !== undefined) reject(this.#failure);
-      else this.#readers.push({ resolve, reject });
-    });
-    if (reply.op === "error") throw new Error(`queue worker: ${reply.message}`);
-    return reply;
-  }
-
-  /** The next reply, which must be of kind `op`. */
-  async expect<K extends QueueReply["op"]>(op: K): Promise<Extract<QueueReply, { op: K }>> {
-    const reply = await this.next();
-    if (reply.op !== op) {
-      throw new Error(`expected a "${op}" reply, received ${JSON.stringify(reply)}`);
-    }
-    return reply as Extract<QueueReply, { op: K }>;
-  }
-
-  [Symbol.dispose](): void {
-    this.#worker.terminate();
+    super(new URL("./fixtures/queue_worker.ts", import.meta.url), "queue worker");
   }
 }
 
