@@ -55,3 +55,12 @@ export {
   type SystemEvent,
   type SystemEvents,
 } from "./events.ts";
+export {
+  type ActorSnapshot,
+  type ObservedEvent,
+  type ObserveOptions,
+  type Observer,
+  type SupervisorSnapshot,
+  type SystemSnapshot,
+  type TreeNode,
+} from "./observe.ts";

@@ -14,6 +14,7 @@ import type { ActorCore, ActorOwner, DeadLetter } from "../actors/actor.ts";
 import type { ActorRef } from "../actors/ref.ts";
 import { HungError, RestartIntensityError } from "../errors.ts";
 import type { EventStream } from "./events.ts";
+import type { SupervisorSnapshot, TreeNode } from "./observe.ts";
 import { backoffDelay, type ExitReason, recordRestart, shouldRestart } from "./policy.ts";
 import { type ChildSpec, isSupervisorSpec, type SupervisorSpec } from "./spec.ts";
 
@@ -187,6 +188,27 @@ export class Supervisor {
       else out.push(...node.supervisor.actors());
     }
     return out;
+  }
+
+  /** The subtree's shape and each actor's figures, children in start order. */
+  snapshot(): SupervisorSnapshot {
+    const children: TreeNode[] = this.#ids.map((id) => {
+      const node = this.#nodes.get(id)!;
+      if (node.kind === "supervisor") return node.supervisor.snapshot();
+      const stats = node.core.stats();
+      return {
+        path: node.path,
+        kind: "actor",
+        name: node.core.def.name,
+        placement: stats.placement,
+        status: stats.status,
+        mailboxDepth: stats.mailboxDepth,
+        processed: stats.processed,
+        restarts: stats.restarts,
+        lastError: stats.lastError ?? null,
+      };
+    });
+    return { path: this.path, kind: "supervisor", strategy: this.spec.strategy, children };
   }
 
   // ---- exits --------------------------------------------------------------------------------

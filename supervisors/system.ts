@@ -21,6 +21,7 @@ import type { OverflowPolicy } from "../mailbox/mailbox.ts";
 import { Deadlines } from "../_util.ts";
 import { type ParsedActorOptions, resolveActorOptions } from "./_options.ts";
 import { EventStream, type SystemEvents } from "./events.ts";
+import { observe, type ObserveOptions, type Observer, type SystemSnapshot } from "./observe.ts";
 import type { RestartType } from "./policy.ts";
 import {
   type ChildOptions,
@@ -277,6 +278,7 @@ export class ActorSystem implements AsyncDisposable {
   #abandoned = 0;
   #firstSignal = -Infinity;
   #shutdown: Promise<void> | undefined;
+  readonly #observers = new Set<Observer>();
 
   private constructor(options: SystemOptions, root: SupervisorSpec) {
     this.name = options.name;
@@ -468,6 +470,63 @@ export class ActorSystem implements AsyncDisposable {
     };
   }
 
+  /**
+   * Serves the live view of this system on 127.0.0.1 only: a JSON snapshot of the tree and its
+   * figures at `/stats`, the lifecycle events as server-sent events at `/events`, and a small web
+   * page at `/` that draws the supervision tree and marks actors as they crash and restart.
+   * Shutting the system down closes it.
+   *
+   * @param options The port; `0`, the default, picks a free one.
+   * @returns The observer, once it listens; its `url` is the page's address.
+   * @throws {TypeError} When the system is shutting down.
+   * @throws {RangeError} When the port is not an integer from 0 to 65535.
+   * @throws {Error} When the port is in use.
+   *
+   * @example Reading the snapshot
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import { equal } from "node:assert/strict";
+   *
+   * const system = await ActorSystem.start({ name: "watched" });
+   * const observer = await system.observe({ port: 0 });
+   * const response = await fetch(new URL("/stats", observer.url));
+   * const snapshot = await response.json();
+   * equal(snapshot.name, "watched");
+   * equal(snapshot.tree.path, "/");
+   * await system.shutdown();
+   * ```
+   */
+  observe(options?: ObserveOptions): Promise<Observer> {
+    if (this.#shutdown) {
+      return Promise.reject(
+        new TypeError(`Cannot observe system "${this.name}": it is shutting down`),
+      );
+    }
+    try {
+      const observer = observe({
+        name: this.name,
+        events: this.#events,
+        snapshot: () => this.#snapshot(),
+        onClose: (closed) => this.#observers.delete(closed),
+      }, options);
+      this.#observers.add(observer);
+      return Promise.resolve(observer);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #snapshot(): SystemSnapshot {
+    return {
+      name: this.name,
+      time: Date.now(),
+      deadLetters: this.#deadLetterCount,
+      endpoints: this.#placements.endpoints.size,
+      abandonedThreads: this.#abandoned,
+      tree: this.#root.snapshot(),
+    };
+  }
+
   #deadLetter(letter: DeadLetter): void {
     this.#deadLetterCount++;
     this.#deadLetters.push(letter);
@@ -536,6 +595,7 @@ export class ActorSystem implements AsyncDisposable {
       }
       this.#placements.close();
       this.#deadlines.clear();
+      await Promise.all([...this.#observers].map((observer) => observer.close()));
       this.#events.close();
       this.#closed.resolve(error);
     })();
