@@ -124,12 +124,13 @@ export async function runApp(file: string, options: RunOptions): Promise<number>
       cause: error,
     });
   }
+  // Signals first: a signal that comes once the first line is out must find its handler.
+  const removeSignals = ownSignals ? handleSignals(system, options.shutdownTimeout!) : () => {};
   // The tree's children started before `start` resolved: report them first, then what follows.
   for (const actor of system.stats().actors) {
     print({ type: "started", path: actor.path, placement: actor.placement });
   }
   const off = system.events.on(print);
-  const removeSignals = ownSignals ? handleSignals(system, options.shutdownTimeout!) : () => {};
   let observer: Observer | undefined;
   if (options.observe !== undefined) {
     try {
