@@ -20,10 +20,12 @@ export function registerNew(program: Command, context: Context): void {
     });
 }
 
-/** The `@troupe/troupe` specifier: this checkout's mod.ts when local, else the JSR package. */
+/**
+ * The `@troupe/troupe` specifier of a scaffolded app: the URL of the very `mod.ts` this command
+ * runs from (this checkout's file, or the published package's URL), so app and command agree.
+ */
 export function troupeSpecifier(): string {
-  const mod = new URL("../mod.ts", import.meta.url);
-  return mod.protocol === "file:" ? mod.href : `jsr:@troupe/troupe@${meta.version}`;
+  return new URL("../mod.ts", import.meta.url).href;
 }
 
 /** The files of a new app, by relative path. */

@@ -22,7 +22,7 @@
 
 import { describe } from "../_util.ts";
 import type { NumericArray } from "./shared_array.ts";
-import { wasmMemoryOf } from "./shared_array.ts";
+import { TYPES as SHARED_TYPES, wasmMemoryOf } from "./shared_array.ts";
 
 /** What {@linkcode reduceRange} computes. */
 export type ReduceKind = "max" | "min" | "sum";
@@ -171,16 +171,7 @@ type ArrayType = {
 };
 
 /** In kernel order: the kernel for type `t` and kind `k` is function `t * 3 + k`. */
-const TYPES: readonly ArrayType[] = [
-  Float64Array,
-  Float32Array,
-  Int32Array,
-  Uint32Array,
-  Int16Array,
-  Uint16Array,
-  Int8Array,
-  Uint8Array,
-];
+const TYPES: readonly ArrayType[] = SHARED_TYPES;
 const SHIFTS = [3, 2, 2, 2, 1, 1, 0, 0];
 /**
  * Shorter ranges stay in JavaScript: a call into WebAssembly costs about as much as a JavaScript

@@ -72,7 +72,8 @@ export type SharedArray<C extends SharedArrayConstructor> = C extends Float64Arr
   : C extends Uint8ArrayConstructor ? Uint8Array<SharedArrayBuffer>
   : never;
 
-const TYPES: readonly SharedArrayConstructor[] = [
+/** The typed arrays `sharedArray` allocates, in the order the SIMD kernels are laid out. */
+export const TYPES: readonly SharedArrayConstructor[] = [
   Float64Array,
   Float32Array,
   Int32Array,

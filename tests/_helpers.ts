@@ -6,6 +6,7 @@
  * @module
  */
 
+import FakeTimers from "@sinonjs/fake-timers";
 import type { SystemEvent, SystemEvents } from "../mod.ts";
 
 const live = new Set<Worker>();
@@ -191,4 +192,59 @@ export class FixtureWorker<Request, Reply extends { op: string }> implements Dis
   [Symbol.dispose](): void {
     this.#worker.terminate();
   }
+}
+
+/** A fake clock from `@sinonjs/fake-timers`. */
+export type Clock = ReturnType<typeof FakeTimers.install>;
+
+/** Runs `fn` with `setTimeout`, `clearTimeout` and `performance` faked; the clock is restored after. */
+export async function withClock<T>(fn: (clock: Clock) => T | Promise<T>): Promise<T> {
+  const clock = FakeTimers.install({ toFake: ["setTimeout", "clearTimeout", "performance"] });
+  try {
+    return await fn(clock);
+  } finally {
+    clock.uninstall();
+  }
+}
+
+/**
+ * Starts a subprocess whose stdout lines are collected as they come: `waitFor` resolves with the
+ * first line that passes `test` (and rejects if the process ends without one), `stop` kills it and
+ * waits for its end.
+ */
+export function spawnLines(command: string, options: Deno.CommandOptions) {
+  const process = new Deno.Command(command, { ...options, stdout: "piped" }).spawn();
+  const lines: string[] = [];
+  let wake = () => {};
+  const ended = (async () => {
+    let buffered = "";
+    for await (const chunk of process.stdout.pipeThrough(new TextDecoderStream())) {
+      buffered += chunk;
+      const parts = buffered.split("\n");
+      buffered = parts.pop()!;
+      lines.push(...parts);
+      wake();
+    }
+  })();
+  const waitFor = async (test: (line: string) => boolean): Promise<string> => {
+    while (true) {
+      const found = lines.find(test);
+      if (found !== undefined) return found;
+      const woken = new Promise<void>((resolve) => wake = resolve);
+      const done = await Promise.race([woken.then(() => false), ended.then(() => true)]);
+      if (done && lines.find(test) === undefined) {
+        throw new Error(`The process ended without the expected line:\n${lines.join("\n")}`);
+      }
+    }
+  };
+  const stop = async () => {
+    try {
+      process.kill("SIGKILL");
+    } catch {
+      // already ended
+    }
+    await ended.catch(() => {});
+    await process.status;
+  };
+  return { process, lines, ended, waitFor, stop };
 }

@@ -1,6 +1,7 @@
 // The `troupe` command, run for real as a subprocess.
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { ActorSystem } from "../mod.ts";
+import { spawnLines } from "./_helpers.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const main = new URL("../cli/main.ts", import.meta.url).pathname;
@@ -27,48 +28,18 @@ async function troupe(args: string[], cwd = root) {
 
 /** Starts `troupe …` in the background; its stdout lines are collected as they come. */
 function spawnTroupe(args: string[]) {
-  const process = new Deno.Command(Deno.execPath(), {
+  const spawned = spawnLines(Deno.execPath(), {
     args: ["run", "-A", "--no-check", main, ...args],
     cwd: root,
     stdin: "null",
-    stdout: "piped",
     stderr: "piped",
-  }).spawn();
-  const lines: string[] = [];
-  let wake = () => {};
-  const ended = (async () => {
-    let buffered = "";
-    for await (const chunk of process.stdout.pipeThrough(new TextDecoderStream())) {
-      buffered += chunk;
-      const parts = buffered.split("\n");
-      buffered = parts.pop()!;
-      lines.push(...parts);
-      wake();
-    }
-  })();
-  const stderr = new Response(process.stderr).text();
-  const waitFor = async (test: (line: string) => boolean): Promise<string> => {
-    while (true) {
-      const found = lines.find(test);
-      if (found !== undefined) return found;
-      const woken = new Promise<void>((resolve) => wake = resolve);
-      const done = await Promise.race([woken.then(() => false), ended.then(() => true)]);
-      if (done && lines.find(test) === undefined) {
-        throw new Error(`troupe ended without the expected line:\n${lines.join("\n")}`);
-      }
-    }
-  };
+  });
+  const stderr = new Response(spawned.process.stderr).text();
   const stop = async () => {
-    try {
-      process.kill("SIGKILL");
-    } catch {
-      // already ended
-    }
-    await ended.catch(() => {});
+    await spawned.stop();
     await stderr.catch(() => {});
-    await process.status;
   };
-  return { process, lines, ended, stderr, waitFor, stop };
+  return { ...spawned, stderr, stop };
 }
 
 Deno.test("--help lists every command and exits 0", async () => {

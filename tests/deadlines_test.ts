@@ -1,20 +1,9 @@
 import { deepEqual, equal } from "node:assert/strict";
-import FakeTimers from "@sinonjs/fake-timers";
 import { Deadlines } from "../_util.ts";
+import { withClock } from "./_helpers.ts";
 
-type Clock = ReturnType<typeof FakeTimers.install>;
-
-function withClock(fn: (clock: Clock) => void): void {
-  const clock = FakeTimers.install({ toFake: ["setTimeout", "clearTimeout", "performance"] });
-  try {
-    fn(clock);
-  } finally {
-    clock.uninstall();
-  }
-}
-
-Deno.test("deadlines fire in time order across different delays", () => {
-  withClock((clock) => {
+Deno.test("deadlines fire in time order across different delays", async () => {
+  await withClock((clock) => {
     const deadlines = new Deadlines();
     const fired: string[] = [];
     deadlines.add(300, () => fired.push("300"));
@@ -33,8 +22,8 @@ Deno.test("deadlines fire in time order across different delays", () => {
   });
 });
 
-Deno.test("a cancelled deadline never fires and the last cancel leaves no live work", () => {
-  withClock((clock) => {
+Deno.test("a cancelled deadline never fires and the last cancel leaves no live work", async () => {
+  await withClock((clock) => {
     const deadlines = new Deadlines();
     const fired: number[] = [];
     const a = deadlines.add(50, () => fired.push(1));
@@ -52,8 +41,8 @@ Deno.test("a cancelled deadline never fires and the last cancel leaves no live w
   });
 });
 
-Deno.test("one timer serves many deadlines of the same delay", () => {
-  withClock((clock) => {
+Deno.test("one timer serves many deadlines of the same delay", async () => {
+  await withClock((clock) => {
     const deadlines = new Deadlines();
     let fired = 0;
     for (let i = 0; i < 1_000; i++) {

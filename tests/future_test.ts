@@ -1,24 +1,12 @@
 import { deepEqual, equal, ok as assert, rejects, throws } from "node:assert/strict";
-import FakeTimers from "@sinonjs/fake-timers";
 import fc from "fast-check";
 import { CancelledError, TimeoutError } from "../errors.ts";
 import { asCompleted, Future, type FutureStatus, gather, wait } from "../patterns/future.ts";
-import { countingController, flush, type State, track } from "./_helpers.ts";
+import { countingController, flush, type State, track, withClock } from "./_helpers.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers: fake clocks, a captured console.error, sleeping promises on the fake clock.
 // ---------------------------------------------------------------------------------------------
-
-type Clock = ReturnType<typeof FakeTimers.install>;
-
-async function withClock(fn: (clock: Clock) => Promise<void>): Promise<void> {
-  const clock = FakeTimers.install({ toFake: ["setTimeout", "clearTimeout", "performance"] });
-  try {
-    await fn(clock);
-  } finally {
-    clock.uninstall();
-  }
-}
 
 /** Runs `fn` with `console.error` captured; returns what was reported. */
 async function capturingErrors(fn: () => Promise<void> | void): Promise<unknown[][]> {

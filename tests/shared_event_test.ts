@@ -1,25 +1,13 @@
 import { deepEqual, equal, notEqual, ok, rejects, throws } from "node:assert/strict";
-import FakeTimers from "@sinonjs/fake-timers";
 import fc from "fast-check";
 import { z } from "zod";
 import { SharedEvent } from "../mailbox/shared_event.ts";
 import type { EventReply, EventRequest } from "./fixtures/event_worker.ts";
-import { countingController, FixtureWorker, flush, test, track } from "./_helpers.ts";
+import { countingController, FixtureWorker, flush, test, track, withClock } from "./_helpers.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers: promise state without sleeping, fake clocks, counted abort listeners, a worker handle.
 // ---------------------------------------------------------------------------------------------
-
-type Clock = ReturnType<typeof FakeTimers.install>;
-
-async function withClock(fn: (clock: Clock) => Promise<void>): Promise<void> {
-  const clock = FakeTimers.install({ toFake: ["setTimeout", "clearTimeout", "performance"] });
-  try {
-    await fn(clock);
-  } finally {
-    clock.uninstall();
-  }
-}
 
 /** A bare worker running `fixtures/event_worker.ts`; `using` terminates it. */
 class EventWorker extends FixtureWorker<EventRequest, EventReply> {

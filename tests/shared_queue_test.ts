@@ -1,27 +1,23 @@
 import { deepEqual, equal, notEqual, ok, rejects, throws } from "node:assert/strict";
-import FakeTimers from "@sinonjs/fake-timers";
 import fc from "fast-check";
 import { z } from "zod";
 import { InvalidMessageError, MailboxClosedError, TimeoutError } from "../errors.ts";
 import { SharedEvent } from "../mailbox/shared_event.ts";
 import { SharedQueue } from "../mailbox/shared_queue.ts";
 import type { QueueReply, QueueRequest } from "./fixtures/queue_worker.ts";
-import { countingController, FixtureWorker, flush, type State, test, track } from "./_helpers.ts";
+import {
+  countingController,
+  FixtureWorker,
+  flush,
+  type State,
+  test,
+  track,
+  withClock,
+} from "./_helpers.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers: fake clocks, a worker handle, expected errors.
 // ---------------------------------------------------------------------------------------------
-
-type Clock = ReturnType<typeof FakeTimers.install>;
-
-async function withClock(fn: (clock: Clock) => Promise<void>): Promise<void> {
-  const clock = FakeTimers.install({ toFake: ["setTimeout", "clearTimeout", "performance"] });
-  try {
-    await fn(clock);
-  } finally {
-    clock.uninstall();
-  }
-}
 
 /** A bare worker running `fixtures/queue_worker.ts`; `using` terminates it. */
 class QueueWorker extends FixtureWorker<QueueRequest, QueueReply> {

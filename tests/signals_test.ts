@@ -1,37 +1,17 @@
 import { deepEqual, equal } from "node:assert/strict";
+import { spawnLines } from "./_helpers.ts";
 
-const app = new URL("./fixtures/signal_app.ts", import.meta.url).pathname;
+const appPath = new URL("./fixtures/signal_app.ts", import.meta.url).pathname;
 
-/** Starts the app in a subprocess; its stdout lines are collected as they come. */
+/** Starts the app in a subprocess and resolves once it printed "ready". */
 async function startApp(...args: string[]) {
-  const process = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-check", app, ...args],
-    stdout: "piped",
+  const app = spawnLines(Deno.execPath(), {
+    args: ["run", "-A", "--no-check", appPath, ...args],
     stderr: "inherit",
-  }).spawn();
-  const lines: string[] = [];
-  let wake = () => {};
-  const ended = (async () => {
-    let buffered = "";
-    for await (const chunk of process.stdout.pipeThrough(new TextDecoderStream())) {
-      buffered += chunk;
-      const parts = buffered.split("\n");
-      buffered = parts.pop()!;
-      lines.push(...parts);
-      wake();
-    }
-  })();
-  const waitFor = async (line: string) => {
-    while (!lines.includes(line)) {
-      const woken = new Promise<void>((resolve) => wake = resolve);
-      const done = await Promise.race([woken.then(() => false), ended.then(() => true)]);
-      if (done && !lines.includes(line)) {
-        throw new Error(`The app ended without printing "${line}"`);
-      }
-    }
-  };
+  });
+  const waitFor = (line: string) => app.waitFor((seen) => seen === line);
   await waitFor("ready");
-  return { process, lines, waitFor, ended };
+  return { ...app, waitFor };
 }
 
 Deno.test("SIGTERM shuts the tree down leaves first in reverse order and exits 0", async () => {
