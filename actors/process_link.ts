@@ -159,7 +159,13 @@ class ProcessLink implements Link {
       try {
         endpoint.receive(frames);
       } catch (error) {
-        reportError(error); // as an exception in a worker's onmessage would be
+        // The endpoint checks what it receives; should anything still throw, the guest is at fault.
+        endpoint.die(
+          new Error(`The subprocess of ${this.#name} sent a frame the host could not handle`, {
+            cause: error,
+          }),
+        );
+        this.terminate();
       }
     }, (bytes) => Deno.stderr.writeSync(bytes));
     try {
