@@ -34,11 +34,6 @@ export const MAX_DEPTH = 512;
  */
 const QUICK_BUDGET = 65_536;
 
-interface Walk {
-  budget: number;
-  readonly max: number;
-}
-
 /**
  * Whether a value nests at most `maxDepth` levels deep, as structured clone would recurse into it:
  * plain objects, arrays, class instances (their own fields), `Map` keys and values, `Set` values;
@@ -69,8 +64,7 @@ interface Walk {
 export function withinDepth(value: unknown, maxDepth: number = MAX_DEPTH): boolean {
   if (typeof value !== "object" || value === null) return true;
   try {
-    const walk: Walk = { budget: QUICK_BUDGET, max: maxDepth };
-    if (quick(value, 1, walk)) return true;
+    if (quick(value, 1, maxDepth, QUICK_BUDGET) >= 0) return true;
     return exact(value, 1, maxDepth, new Set());
   } catch (error) {
     // Too deep for this thread's stack: too deep to clone. Anything else is the clone's to report.
@@ -79,39 +73,58 @@ export function withinDepth(value: unknown, maxDepth: number = MAX_DEPTH): boole
 }
 
 /**
- * Walks every path without remembering objects: `true` when every path is within the limit (then
- * structured clone's, which is one of them, is too); `false` when a path is too long or the budget
- * ran out (a cycle, or many shared references), and the exact walk must decide.
+ * Walks every path without remembering objects, within a budget of objects visited: returns the
+ * budget left when every path is within the limit (then structured clone's, which is one of them,
+ * is too), or -1 when a path is too long or the budget ran out (a cycle, or many shared
+ * references), and the exact walk must decide.
  */
-function quick(value: object, depth: number, walk: Walk): boolean {
-  if (depth > walk.max || --walk.budget < 0) return false;
+function quick(value: object, depth: number, max: number, budget: number): number {
+  if (depth > max || --budget < 0) return -1;
+  const proto = Object.getPrototypeOf(value);
+  if (proto === Object.prototype || proto === null) {
+    // The common case first: a plain object, as a schema parses it.
+    const record = value as Record<string, unknown>;
+    for (const key in record) {
+      const item = record[key];
+      if (typeof item === "object" && item !== null) {
+        budget = quick(item, depth + 1, max, budget);
+        if (budget < 0) return -1;
+      }
+    }
+    return budget;
+  }
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const item = value[i];
-      if (typeof item === "object" && item !== null && !quick(item, depth + 1, walk)) return false;
+      if (typeof item === "object" && item !== null) {
+        budget = quick(item, depth + 1, max, budget);
+        if (budget < 0) return -1;
+      }
     }
-    return true;
+    return budget;
   }
-  if (isLeaf(value)) return true;
+  if (isLeaf(value)) return budget;
   if (value instanceof Map) {
     for (const [key, item] of value) {
-      if (typeof key === "object" && key !== null && !quick(key, depth + 1, walk)) return false;
-      if (typeof item === "object" && item !== null && !quick(item, depth + 1, walk)) return false;
+      if (typeof key === "object" && key !== null) {
+        budget = quick(key, depth + 1, max, budget);
+        if (budget < 0) return -1;
+      }
+      if (typeof item === "object" && item !== null) {
+        budget = quick(item, depth + 1, max, budget);
+        if (budget < 0) return -1;
+      }
     }
-    return true;
+    return budget;
   }
-  if (value instanceof Set) {
-    for (const item of value) {
-      if (typeof item === "object" && item !== null && !quick(item, depth + 1, walk)) return false;
+  const items = value instanceof Set ? value : Object.values(value);
+  for (const item of items) {
+    if (typeof item === "object" && item !== null) {
+      budget = quick(item, depth + 1, max, budget);
+      if (budget < 0) return -1;
     }
-    return true;
   }
-  const record = value as Record<string, unknown>;
-  for (const key in record) {
-    const item = record[key];
-    if (typeof item === "object" && item !== null && !quick(item, depth + 1, walk)) return false;
-  }
-  return true;
+  return budget;
 }
 
 /** Structured clone's own walk: depth-first, each object once. */
