@@ -619,7 +619,7 @@ export class ActorCore implements EndpointMember {
 
   #replies(r: unknown[], ack: number): void {
     const base = this.#ledgerBase();
-    const trusted = this.#endpoint?.trusted ?? true;
+    const trusted = this.#endpoint?.trusted === true;
     for (let i = 0; i < r.length; i += 3) {
       const envelope = this.#ledger.at((r[i] as number) - base);
       if (envelope === undefined || this.#skipped.has(r[i] as number)) continue;

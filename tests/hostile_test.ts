@@ -1650,6 +1650,36 @@ test("a sequence number the host never delivered crashes the guest", async (t) =
   }
 });
 
+/** A pipe message: the magic, the body's length, then the body. */
+function pipeMessage(body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(8 + body.byteLength);
+  out.set([0xff, 0x54, 0x52, 0x50]);
+  new DataView(out.buffer).setUint32(4, body.byteLength, true);
+  out.set(body, 8);
+  return out;
+}
+
+test("a subprocess that writes a message that does not decode is ended, not the host", async () => {
+  await using system = await forgiving("pipe");
+  const saboteur = await spawnSaboteur(system, "process");
+  const bodies: [string, Uint8Array, RegExp][] = [
+    ["JSON that does not parse", new TextEncoder().encode("J{not json"), /JSON/],
+    ["V8 data that does not deserialize", new Uint8Array([0x56, 0xff, 0x0f, 0x6f, 0x7b]), /./],
+    ["an unknown tag", new Uint8Array([0x00, 1, 2, 3]), /not a batch of frames/],
+  ];
+  for (const [what, body, reason] of bodies) {
+    saboteur.tell("bytes", { bytes: pipeMessage(body) });
+    await rejects(saboteur.ask("ping", {}), (error: unknown) => {
+      ok(error instanceof ActorCrashedError, `${what}: ${error}`);
+      const message = (error.cause as Error).message;
+      ok(message.startsWith("The wire to the subprocess of /saboteur broke: "), message);
+      ok(reason.test(message), `${what}: ${message}`);
+      return true;
+    });
+    equal(await saboteur.ask("ping", {}), "pong", `${what}: the actor recovered`);
+  }
+});
+
 /** Frames with the right field names and doubtful values. */
 const frameLike: fc.Arbitrary<unknown> = fc.record({
   t: fc.constantFrom(
