@@ -1651,7 +1651,7 @@ test("a sequence number the host never delivered crashes the guest", async (t) =
 });
 
 /** A pipe message: the magic, the body's length, then the body. */
-function pipeMessage(body: Uint8Array): Uint8Array {
+function pipeMessage(body: Uint8Array): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(8 + body.byteLength);
   out.set([0xff, 0x54, 0x52, 0x50]);
   new DataView(out.buffer).setUint32(4, body.byteLength, true);
