@@ -265,7 +265,10 @@ export class Endpoint {
     this.#transfer = [];
     try {
       this.#link!.post(frames, transfer);
-    } catch {
+    } catch (error) {
+      // A local guest clones nothing: it ran the frames it could, and posting them again would
+      // run them twice. What it threw is a bug in Troupe, reported as such.
+      if (this.trusted) throw error;
       // Whatever the post threw (a value structured clone refuses, one too deep for its stack):
       // frame by frame, so that only the bad messages fail. Nothing escapes into the microtask.
       this.#postEach(frames);
