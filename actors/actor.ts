@@ -15,6 +15,7 @@ import {
   ActorCrashedError,
   ActorStoppedError,
   AskTimeoutError,
+  InvalidMessageError,
   MailboxClosedError,
   MailboxFullError,
   SpawnError,
@@ -22,7 +23,7 @@ import {
 import type { Deadlines } from "../_util.ts";
 import { Deque } from "../_util.ts";
 import { Mailbox, type OverflowPolicy } from "../mailbox/mailbox.ts";
-import { depthError, revive, withinDepth } from "../mailbox/codec.ts";
+import { depthError, readsWithin, revive, withinDepth } from "../mailbox/codec.ts";
 import {
   deserializeError,
   REPLY_INVALID,
@@ -627,7 +628,9 @@ export class ActorCore implements EndpointMember {
       let value = ok ? r[i + 2] : deserializeError(r[i + 2] as SerializedError);
       if (ok && envelope.reply && !trusted) {
         // The guest validated the reply, but it is not trusted: validate it again here.
-        const checked = validateReply(this.path, envelope.entry, revive(value));
+        const checked = readsWithin(value)
+          ? validateReply(this.path, envelope.entry, revive(value))
+          : { ok: false as const, error: tooManyReads(this.path, envelope.entry.kind, "reply ") };
         ok = checked.ok;
         value = checked.ok ? checked.value : checked.error;
       }
@@ -785,7 +788,11 @@ export class ActorCore implements EndpointMember {
           error,
         });
       } else {
-        const payload = endpoint?.trusted === false ? revive(frame.payload) : frame.payload;
+        let payload = frame.payload;
+        if (endpoint?.trusted === false) {
+          if (!readsWithin(payload)) throw tooManyReads(this.path, frame.kind, "");
+          payload = revive(payload);
+        }
         if (frame.op === "tell") {
           this.tell(frame.kind, payload);
         } else if (frame.op === "send") {
@@ -964,6 +971,15 @@ export class ActorCore implements EndpointMember {
       errors: envelope.errors,
     });
   }
+}
+
+/** A value from an untrusted guest that would take a schema far longer to read than its size. */
+function tooManyReads(path: string, kind: string, what: "reply " | ""): InvalidMessageError {
+  return new InvalidMessageError(
+    path,
+    kind,
+    `${what}(root): reaches the same objects from too many places to be validated`,
+  );
 }
 
 function settle(reply: AskReply, ok: boolean, value: unknown): void {

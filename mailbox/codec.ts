@@ -29,8 +29,9 @@
 export const MAX_DEPTH = 512;
 
 /**
- * Past this many objects the quick walk of {@linkcode withinDepth} gives way to the exact one,
- * which visits each object once (a small value with shared references can have very many paths).
+ * Past this many objects and slots the quick walk of {@linkcode withinDepth} gives way to the exact
+ * one, which visits each object once (a small value with shared references can have very many
+ * paths).
  */
 const QUICK_BUDGET = 65_536;
 
@@ -88,12 +89,14 @@ function quick(value: object, depth: number, max: number, budget: number): numbe
       const item = record[key];
       if (typeof item === "object" && item !== null) {
         budget = quick(item, depth + 1, max, budget);
-        if (budget < 0) return -1;
-      }
+      } else budget--;
+      if (budget < 0) return -1;
     }
     return budget;
   }
   if (Array.isArray(value)) {
+    budget -= value.length;
+    if (budget < 0) return -1;
     for (let i = 0; i < value.length; i++) {
       const item = value[i];
       if (typeof item === "object" && item !== null) {
@@ -105,6 +108,8 @@ function quick(value: object, depth: number, max: number, budget: number): numbe
   }
   if (isLeaf(value)) return budget;
   if (value instanceof Map) {
+    budget -= value.size;
+    if (budget < 0) return -1;
     for (const [key, item] of value) {
       if (typeof key === "object" && key !== null) {
         budget = quick(key, depth + 1, max, budget);
@@ -117,7 +122,9 @@ function quick(value: object, depth: number, max: number, budget: number): numbe
     }
     return budget;
   }
-  const items = value instanceof Set ? value : Object.values(value);
+  const items = value instanceof Set ? [...value] : Object.values(value);
+  budget -= items.length;
+  if (budget < 0) return -1;
   for (const item of items) {
     if (typeof item === "object" && item !== null) {
       budget = quick(item, depth + 1, max, budget);
@@ -248,10 +255,19 @@ export function registerRevivable(brand: string, reviver: Reviver): void {
  */
 export function revive<T>(value: T): T {
   if (typeof value !== "object" || value === null) return value;
-  return reviveAt(value, 0) as T;
+  return reviveAt(value, 0, { budget: REVIVE_BUDGET, seen: undefined }) as T;
 }
 
-function reviveAt(value: object, depth: number): unknown {
+/** Past this many objects and slots, {@linkcode revive} visits each object once. */
+const REVIVE_BUDGET = 65_536;
+
+interface ReviveWalk {
+  budget: number;
+  /** Once the budget ran out: the objects walked since, each walked once. */
+  seen: Set<object> | undefined;
+}
+
+function reviveAt(value: object, depth: number, walk: ReviveWalk): unknown {
   const record = value as Record<string, unknown>;
   const brand = record["~troupe"];
   if (typeof brand === "string" && record.buffer instanceof SharedArrayBuffer) {
@@ -265,10 +281,20 @@ function reviveAt(value: object, depth: number): unknown {
     }
   }
   if (depth >= REVIVE_DEPTH) return value;
+  // A value with many paths to the same objects (a hostile guest's reply, say) could take far
+  // longer to walk path by path than its size: past the budget, each object is walked once.
+  if (walk.seen !== undefined) {
+    if (walk.seen.has(value)) return value;
+    walk.seen.add(value);
+  } else if (--walk.budget < 0) {
+    walk.seen = new Set([value]);
+  }
   if (Array.isArray(value)) {
+    walk.budget -= value.length;
+    if (walk.budget < 0) walk.seen ??= new Set([value]);
     for (let i = 0; i < value.length; i++) {
       const item = value[i];
-      if (typeof item === "object" && item !== null) value[i] = reviveAt(item, depth + 1);
+      if (typeof item === "object" && item !== null) value[i] = reviveAt(item, depth + 1, walk);
     }
     return value;
   }
@@ -277,11 +303,93 @@ function reviveAt(value: object, depth: number): unknown {
   for (const key in record) {
     const item = record[key];
     if (typeof item === "object" && item !== null) {
-      const revived = reviveAt(item, depth + 1);
+      const revived = reviveAt(item, depth + 1, walk);
       if (revived !== item) record[key] = revived;
-    }
+    } else if (--walk.budget < 0) walk.seen ??= new Set([value]);
   }
   return value;
+}
+
+// ---- reading cost -----------------------------------------------------------------------------
+
+/** How many values a schema may have to read in a value that shares objects. */
+export const MAX_READS = 1_000_000;
+
+/**
+ * Whether a schema can read a value in time proportional to its size. A schema reads a value path
+ * by path: a value that reaches the same objects from many places (which structured clone
+ * preserves: `[a, a, a]` with `a = [b, b, b]`, …) can be tiny on the wire and take longer than
+ * the age of the universe to validate. A value is accepted when reading it path by path visits at
+ * most `maxReads` values, or when no object in it is reached twice (it is a tree: reading it costs
+ * its own size). The host checks this before it validates anything an untrusted guest sent.
+ *
+ * @param value Any value, as it arrived.
+ * @param maxReads How many values a value with shared objects may make a schema read.
+ * @returns `true` when validating the value costs at most its size or `maxReads`.
+ *
+ * @example
+ * ```ts
+ * import { readsWithin } from "@troupe/troupe/mailbox";
+ * import { equal } from "node:assert/strict";
+ *
+ * let bomb: unknown = [1];
+ * for (let i = 0; i < 40; i++) bomb = [bomb, bomb]; // 41 arrays, 2^40 paths
+ * equal(readsWithin(bomb), false);
+ * equal(readsWithin({ big: new Array(2_000_000).fill(0) }), true); // a tree, however big
+ * const shared = { x: 1 };
+ * equal(readsWithin([shared, shared]), true); // few reads
+ * ```
+ */
+export function readsWithin(value: unknown, maxReads: number = MAX_READS): boolean {
+  if (typeof value !== "object" || value === null) return true;
+  try {
+    if (reads(value, maxReads) >= 0) return true;
+    return !sharesObjects(value, new Set());
+  } catch {
+    return false; // too deep to walk, or a walk that throws: no schema should try
+  }
+}
+
+/** Counts values path by path: the budget left, or -1 once it ran out. */
+function reads(value: object, budget: number): number {
+  if (--budget < 0) return -1;
+  if (isLeaf(value)) return budget;
+  const items = Array.isArray(value)
+    ? value
+    : value instanceof Map
+    ? [...value.keys(), ...value.values()]
+    : value instanceof Set
+    ? [...value]
+    : Object.values(value);
+  budget -= items.length;
+  if (budget < 0) return -1;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    if (typeof item === "object" && item !== null) {
+      budget = reads(item, budget);
+      if (budget < 0) return -1;
+    }
+  }
+  return budget;
+}
+
+/** Whether any object is reached twice (a cycle counts): each object is walked once. */
+function sharesObjects(value: object, seen: Set<object>): boolean {
+  if (seen.has(value)) return true;
+  seen.add(value);
+  if (isLeaf(value)) return false;
+  const items = Array.isArray(value)
+    ? value
+    : value instanceof Map
+    ? [...value.keys(), ...value.values()]
+    : value instanceof Set
+    ? [...value]
+    : Object.values(value);
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    if (typeof item === "object" && item !== null && sharesObjects(item, seen)) return true;
+  }
+  return false;
 }
 
 // ---- storable -------------------------------------------------------------------------------

@@ -28,6 +28,8 @@ export {
   assertStorable,
   depthError,
   MAX_DEPTH,
+  MAX_READS,
+  readsWithin,
   registerRevivable,
   revive,
   type Reviver,

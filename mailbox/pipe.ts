@@ -28,6 +28,12 @@ const TAG_V8 = 0x56;
 const ENCODE_INTO_LIMIT = 64 * 1024;
 /** Deeper than this, a batch goes to V8's serializer (which also handles cycles). */
 const MAX_JSON_DEPTH = 64;
+/**
+ * Past this many values the JSON check gives up and the batch goes to V8's serializer, which
+ * writes each object once: a small batch whose objects are reached from many places would take
+ * the check (and `JSON.stringify`) a time proportional to its paths, not its size.
+ */
+const MAX_JSON_VALUES = 1 << 20;
 
 /**
  * Serializes a batch of frames into one message: header and body.
@@ -44,7 +50,7 @@ const MAX_JSON_DEPTH = 64;
 export function encodeFrames(frames: readonly unknown[]): Uint8Array {
   let json: string | undefined;
   try {
-    if (exactInJson(frames, 0)) json = JSON.stringify(frames);
+    if (exactInJson(frames, 0, { left: MAX_JSON_VALUES })) json = JSON.stringify(frames);
   } catch {
     json = undefined; // a throwing getter, say: V8's serializer reports it
   }
@@ -93,8 +99,12 @@ function frame(out: Uint8Array, tag: number, size: number): Uint8Array {
   return out.subarray(0, HEADER_BYTES + 1 + size);
 }
 
-/** Whether `JSON.parse(JSON.stringify(value))` gives what `structuredClone(value)` would. */
-function exactInJson(value: unknown, depth: number): boolean {
+/**
+ * Whether `JSON.parse(JSON.stringify(value))` gives what `structuredClone(value)` would, within a
+ * budget of values looked at (`false` once it runs out).
+ */
+function exactInJson(value: unknown, depth: number, budget: { left: number }): boolean {
+  if (--budget.left < 0) return false;
   switch (typeof value) {
     case "string":
     case "boolean":
@@ -107,7 +117,7 @@ function exactInJson(value: unknown, depth: number): boolean {
       if (Array.isArray(value)) {
         if (Object.getPrototypeOf(value) !== Array.prototype) return false;
         for (let i = 0; i < value.length; i++) {
-          if (!(i in value) || !exactInJson(value[i], depth + 1)) return false;
+          if (!(i in value) || !exactInJson(value[i], depth + 1, budget)) return false;
         }
         return true;
       }
@@ -115,7 +125,7 @@ function exactInJson(value: unknown, depth: number): boolean {
       if (proto !== Object.prototype && proto !== null) return false;
       const record = value as Record<string, unknown>;
       for (const key in record) {
-        if (!exactInJson(record[key], depth + 1)) return false;
+        if (!exactInJson(record[key], depth + 1, budget)) return false;
       }
       return true;
     }

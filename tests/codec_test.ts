@@ -9,6 +9,8 @@ import {
   assertStorable,
   depthError,
   MAX_DEPTH,
+  MAX_READS,
+  readsWithin,
   registerRevivable,
   revive,
   reviveShared,
@@ -264,4 +266,50 @@ Deno.test("whatever assertStorable accepts survives structured clone and JSON-fr
     ),
     { numRuns: 300 },
   );
+});
+
+/** `levels + 1` arrays, 2^levels paths from the top to the bottom one. */
+function bomb(levels: number): unknown {
+  let value: unknown = [1];
+  for (let i = 0; i < levels; i++) value = [value, value];
+  return value;
+}
+
+Deno.test("readsWithin refuses a value with many paths to few objects, and nothing else", () => {
+  equal(readsWithin(bomb(60)), false);
+  equal(readsWithin({ a: bomb(60) }), false);
+  equal(readsWithin(new Map([["k", bomb(60)]])), false);
+  const cycle: unknown[] = [];
+  cycle.push(cycle);
+  equal(readsWithin(cycle), false, "a cycle reads forever");
+  equal(readsWithin(bomb(10)), true, "2^10 paths are within the limit");
+  equal(readsWithin(bomb(10), 100), false);
+  equal(readsWithin(new Array(MAX_READS + 1).fill({ shared: 1 })), false);
+  equal(readsWithin(new Array(MAX_READS + 1).fill(0)), true, "a big tree costs its size");
+  equal(readsWithin(Array.from({ length: 300_000 }, (_, i) => ({ i }))), true);
+  for (const value of [1, "s", null, undefined, {}, [], new Uint8Array(8)]) {
+    equal(readsWithin(value), true);
+  }
+});
+
+Deno.test("withinDepth and revive take time in proportion to a value's size, not its paths", () => {
+  const value = bomb(60);
+  const start = performance.now();
+  equal(withinDepth(value), true);
+  equal(withinDepth(value, 60), false);
+  equal(revive(value), value);
+  const event = structuredClone(new SharedEvent());
+  let shared: unknown = [event];
+  for (let i = 0; i < 60; i++) shared = [shared, shared];
+  let bottom = revive(shared) as unknown[];
+  for (let i = 0; i < 8; i++) bottom = bottom[0] as unknown[];
+  const wide = new Array(100_000).fill(new Array(100_000).fill({ x: 1 }));
+  equal(withinDepth(wide), true);
+  equal(revive(wide), wide);
+  equal(readsWithin(wide), false);
+  ok(performance.now() - start < 10_000, "seconds, not ages");
+  equal(Array.isArray(bottom), true);
+  // revive looks 8 levels down: a branded object deeper than that is left alone.
+  const near = revive(structuredClone([[{ stop: new SharedEvent() }]]));
+  ok(near[0][0].stop instanceof SharedEvent);
 });

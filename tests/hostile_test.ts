@@ -1827,6 +1827,24 @@ test("the host survives any change to a frame a guest sends, and no ask hangs", 
 // F. Replies are validated on the host too
 // ---------------------------------------------------------------------------------------------
 
+test("a reply too costly to validate is refused on the host without reading it path by path", async (t) => {
+  for (const placement of UNTRUSTED) {
+    await t.step(placement, async () => {
+      await using system = await ActorSystem.start({ name: "replies" });
+      const saboteur = await spawnSaboteur(system, placement);
+      await rejects(
+        saboteur.ask("bomb", { levels: 60 }),
+        invalid(
+          "/saboteur",
+          "bomb",
+          "reply (root): reaches the same objects from too many places to be validated",
+        ),
+      );
+      equal(await saboteur.ask("ping", {}), "pong");
+    });
+  }
+});
+
 test("a reply a guest rewrote after its own validation is refused on the host", async (t) => {
   for (const placement of UNTRUSTED) {
     await t.step(placement, async () => {
