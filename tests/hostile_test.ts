@@ -31,6 +31,7 @@ import type { ActorDefinition } from "../actors/define.ts";
 import { formatIssues, type KindEntry, kindTable } from "../actors/cell.ts";
 import { Guest, type GuestPort } from "../actors/guest.ts";
 import {
+  checkFromGuest,
   deserializeError,
   REPLY_INVALID,
   REPLY_OK,
@@ -1764,7 +1765,8 @@ test("the host survives any batch a guest posts, and the actor recovers", async 
 
 /**
  * Changes to the frame that answers `mutate`. Left out: the changes that turn it into another
- * well-formed frame (of another type, or for another actor) or drop it. They make the answer
+ * well-formed frame (of another type, or for another actor, or a new frame in its place) or drop
+ * it. They make the answer
  * vanish, which no check of a frame can tell from a guest that is slow to answer.
  */
 const mutation: fc.Arbitrary<Mutation> = fc.record({
@@ -1788,7 +1790,7 @@ const mutation: fc.Arbitrary<Mutation> = fc.record({
     fc.anything({ maxDepth: 2 }),
   ),
 }).filter(({ path, op, value }) => {
-  if (path.length === 0 && op === "delete") return false;
+  if (path.length === 0) return op === "set" && checkFromGuest([value]) !== undefined;
   if (op !== "set" || path.length !== 1) return true;
   if (path[0] === "t") return value !== "ready" && value !== "stopped" && value !== "replies";
   return path[0] !== "id" || !Number.isSafeInteger(value);
