@@ -42,6 +42,12 @@ export interface ProcessLinkOptions {
   maxHeapMb: number | undefined;
 }
 
+/**
+ * The longest batch the host takes from a subprocess: a header announcing more ends the
+ * subprocess before anything is buffered. (V8 cannot hold a string of more than 512 MiB anyway.)
+ */
+const MAX_BATCH_BYTES = 512 * 1024 * 1024;
+
 const PERMISSION_NAMES = ["read", "write", "net", "env", "sys", "run", "ffi", "import"] as const;
 type PermissionName = typeof PERMISSION_NAMES[number];
 
@@ -167,7 +173,7 @@ class ProcessLink implements Link {
         );
         this.terminate();
       }
-    }, (bytes) => Deno.stderr.writeSync(bytes));
+    }, (bytes) => Deno.stderr.writeSync(bytes), MAX_BATCH_BYTES);
     try {
       for await (const chunk of this.#child.stdout) reader.push(chunk);
     } catch (error) {

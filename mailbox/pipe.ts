@@ -159,6 +159,7 @@ export function decodeFrames<T>(body: Uint8Array): T[] {
 export class FrameReader<T> {
   readonly #onFrames: (frames: T[]) => void;
   readonly #stray: (bytes: Uint8Array) => void;
+  readonly #maxBody: number;
   #buffer = new Uint8Array(0);
   #start = 0;
   #end = 0;
@@ -168,10 +169,18 @@ export class FrameReader<T> {
    *
    * @param onFrames Receives each decoded batch, in order.
    * @param stray Receives bytes that are not part of a message.
+   * @param maxBody The longest body accepted, in bytes: a header announcing more is refused at
+   * once, before its bytes are buffered (a writer that is not trusted cannot make the reader hold
+   * gigabytes).
    */
-  constructor(onFrames: (frames: T[]) => void, stray: (bytes: Uint8Array) => void) {
+  constructor(
+    onFrames: (frames: T[]) => void,
+    stray: (bytes: Uint8Array) => void,
+    maxBody: number = MAX_BODY,
+  ) {
     this.#onFrames = onFrames;
     this.#stray = stray;
+    this.#maxBody = maxBody;
   }
 
   /** Bytes received but not yet part of a whole message. */
@@ -184,6 +193,7 @@ export class FrameReader<T> {
    * the rest is copied, so the caller may reuse `chunk` once this returns.
    *
    * @throws {Error} When a message body cannot be deserialized.
+   * @throws {RangeError} When a header announces a body longer than `maxBody`.
    */
   push(chunk: Uint8Array): void {
     if (this.#end === this.#start) {
@@ -224,6 +234,11 @@ export class FrameReader<T> {
       }
       const view = new DataView(bytes.buffer, bytes.byteOffset + at + 4, 4);
       const length = view.getUint32(0, true);
+      if (length > this.#maxBody) {
+        throw new RangeError(
+          `A message on the pipe announces ${length} bytes, more than the ${this.#maxBody} accepted`,
+        );
+      }
       if (to - at - HEADER_BYTES < length) break;
       const body = bytes.subarray(at + HEADER_BYTES, at + HEADER_BYTES + length);
       at += HEADER_BYTES + length;

@@ -1668,8 +1668,18 @@ test("a subprocess that writes a message that does not decode is ended, not the 
     ["V8 data that does not deserialize", new Uint8Array([0x56, 0xff, 0x0f, 0x6f, 0x7b]), /./],
     ["an unknown tag", new Uint8Array([0x00, 1, 2, 3]), /not a batch of frames/],
   ];
-  for (const [what, body, reason] of bodies) {
-    saboteur.tell("bytes", { bytes: pipeMessage(body) });
+  const huge = pipeMessage(new Uint8Array([0x4a, 0x5b]));
+  new DataView(huge.buffer).setUint32(4, 0xffff_fff0, true);
+  const messages: (readonly [string, Uint8Array<ArrayBuffer>, RegExp])[] = [
+    ...bodies.map(([what, body, reason]) => [what, pipeMessage(body), reason] as const),
+    [
+      "a header announcing 4 GiB",
+      huge,
+      /A message on the pipe announces 4294967280 bytes, more than the 536870912 accepted$/,
+    ],
+  ];
+  for (const [what, bytes, reason] of messages) {
+    saboteur.tell("bytes", { bytes });
     await rejects(saboteur.ask("ping", {}), (error: unknown) => {
       ok(error instanceof ActorCrashedError, `${what}: ${error}`);
       const message = (error.cause as Error).message;
