@@ -160,20 +160,24 @@ class ProcessLink implements Link {
 
   async #read(): Promise<void> {
     const endpoint = this.#endpoint;
-    const reader = new FrameReader<ToHost>((frames) => {
-      if (this.#terminated) return;
-      try {
-        endpoint.receive(frames);
-      } catch (error) {
-        // The endpoint checks what it receives; should anything still throw, the guest is at fault.
-        endpoint.die(
-          new Error(`The subprocess of ${this.#name} sent a frame the host could not handle`, {
-            cause: error,
-          }),
-        );
-        this.terminate();
-      }
-    }, (bytes) => Deno.stderr.writeSync(bytes), MAX_BATCH_BYTES);
+    const reader = new FrameReader<ToHost>(
+      (frames) => {
+        if (this.#terminated) return;
+        try {
+          endpoint.receive(frames);
+        } catch (error) {
+          // The endpoint checks what it receives; should anything still throw, the guest is at fault.
+          endpoint.die(
+            new Error(`The subprocess of ${this.#name} sent a frame the host could not handle`, {
+              cause: error,
+            }),
+          );
+          this.terminate();
+        }
+      },
+      (bytes) => Deno.stderr.writeSync(bytes),
+      MAX_BATCH_BYTES,
+    );
     try {
       for await (const chunk of this.#child.stdout) reader.push(chunk);
     } catch (error) {
