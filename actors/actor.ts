@@ -15,6 +15,7 @@ import {
   ActorCrashedError,
   ActorStoppedError,
   AskTimeoutError,
+  InvalidMessageError,
   MailboxClosedError,
   MailboxFullError,
   SpawnError,
@@ -22,6 +23,7 @@ import {
 import type { Deadlines } from "../_util.ts";
 import { Deque } from "../_util.ts";
 import { Mailbox, type OverflowPolicy } from "../mailbox/mailbox.ts";
+import { depthError, readsWithin, revive, withinDepth } from "../mailbox/codec.ts";
 import {
   deserializeError,
   REPLY_INVALID,
@@ -31,7 +33,7 @@ import {
   type ToGuest,
   type ToHost,
 } from "../mailbox/wire.ts";
-import { type KindEntry, kindTable, validate } from "./cell.ts";
+import { type KindEntry, kindTable, validate, validateReply } from "./cell.ts";
 import type { ActorDefinition, Protocol } from "./define.ts";
 import type { Endpoint, EndpointMember } from "./endpoint.ts";
 import type { ActorRef, AskOptions, SendOptions, StopOptions, TellOptions } from "./ref.ts";
@@ -325,10 +327,10 @@ export class ActorCore implements EndpointMember {
       this.#owner.deadLetter({ path: this.path, kind, payload: msg, reason: "stopped", error });
       return;
     }
-    const checked = validate(this.path, entry, msg);
+    const checked = this.#validate(entry, msg);
     if (!checked.ok) {
-      const error = checked.error;
-      this.#owner.deadLetter({ path: this.path, kind, payload: msg, reason: "invalid", error });
+      const { error, reason } = checked;
+      this.#owner.deadLetter({ path: this.path, kind, payload: msg, reason, error });
       return;
     }
     this.#mailbox.offer(this.#envelope(entry, checked.value, options?.transfer, undefined));
@@ -342,7 +344,7 @@ export class ActorCore implements EndpointMember {
       if (this.#status === "stopping" || this.#status === "stopped") {
         throw new ActorStoppedError(this.path);
       }
-      const checked = validate(this.path, entry, msg);
+      const checked = this.#validate(entry, msg);
       if (!checked.ok) throw checked.error;
       envelope = this.#envelope(entry, checked.value, options?.transfer, undefined);
       if (this.#mailbox.userSize < this.#mailbox.capacity && this.#mailbox.waitingPutters === 0) {
@@ -371,7 +373,7 @@ export class ActorCore implements EndpointMember {
     if (this.#status === "stopping" || this.#status === "stopped") {
       return Promise.reject(new ActorStoppedError(this.path));
     }
-    const checked = validate(this.path, entry, msg);
+    const checked = this.#validate(entry, msg);
     if (!checked.ok) return Promise.reject(checked.error);
     try {
       this.#checkTransfer(entry, options?.transfer);
@@ -417,6 +419,23 @@ export class ActorCore implements EndpointMember {
       );
     }
     return promise;
+  }
+
+  /**
+   * The payload as its schema parsed it, or why it cannot be sent: invalid (`InvalidMessageError`),
+   * or nested too deep for structured clone (`RangeError`, the value codec's limit).
+   */
+  #validate(
+    entry: KindEntry,
+    msg: unknown,
+  ):
+    | { ok: true; value: unknown }
+    | { ok: false; error: Error; reason: "invalid" | "undeliverable" } {
+    const checked = validate(this.path, entry, msg);
+    if (!checked.ok) return { ok: false, error: checked.error, reason: "invalid" };
+    if (withinDepth(checked.value)) return checked;
+    const error = depthError(`Cannot send "${entry.kind}" to ${this.path}`, "payload");
+    return { ok: false, error, reason: "undeliverable" };
   }
 
   #envelope(
@@ -565,13 +584,56 @@ export class ActorCore implements EndpointMember {
     }
   }
 
+  /**
+   * Why a frame from an untrusted guest cannot be right for this actor: a sequence number past
+   * what was delivered, or an ack that passes an ask without answering it (which would leave the
+   * ask hanging). The frame's shape was checked by the endpoint.
+   */
+  check(frame: ToHost): string | undefined {
+    const last = this.#nextSeq - 1;
+    if (frame.t === "crashed") {
+      if (frame.seq === -1 || (frame.seq >= 1 && frame.seq <= last)) return undefined;
+      return `crashed.seq ${frame.seq} was never delivered to ${this.path} (last: ${last})`;
+    }
+    if (frame.t !== "replies") return undefined;
+    const { ack, r } = frame;
+    if (ack < 0 || ack > last) {
+      return `replies.ack ${ack} was never delivered to ${this.path} (last: ${last})`;
+    }
+    if (r.length > 0 && (r[r.length - 3] as number) > ack) {
+      return `replies.r answers seq ${r[r.length - 3]}, past its ack ${ack}`;
+    }
+    // Every ask the ack passes is answered, by this frame or before it.
+    const base = this.#ledgerBase();
+    let j = 0;
+    for (let seq = base; seq <= ack; seq++) {
+      const envelope = this.#ledger.at(seq - base);
+      if (envelope === undefined) break;
+      while (j < r.length && (r[j] as number) < seq) j += 3;
+      const answered = j < r.length && r[j] === seq;
+      if (envelope.reply !== undefined && !envelope.reply.settled && !answered) {
+        return `replies.ack ${ack} passes the ask at seq ${seq} without answering it`;
+      }
+    }
+    return undefined;
+  }
+
   #replies(r: unknown[], ack: number): void {
     const base = this.#ledgerBase();
+    const trusted = this.#endpoint?.trusted === true;
     for (let i = 0; i < r.length; i += 3) {
       const envelope = this.#ledger.at((r[i] as number) - base);
       if (envelope === undefined || this.#skipped.has(r[i] as number)) continue;
-      const ok = r[i + 1] === REPLY_OK;
-      const value = ok ? r[i + 2] : deserializeError(r[i + 2] as SerializedError);
+      let ok = r[i + 1] === REPLY_OK;
+      let value = ok ? r[i + 2] : deserializeError(r[i + 2] as SerializedError);
+      if (ok && envelope.reply && !trusted) {
+        // The guest validated the reply, but it is not trusted: validate it again here.
+        const checked = readsWithin(value)
+          ? validateReply(this.path, envelope.entry, revive(value))
+          : { ok: false as const, error: tooManyReads(this.path, envelope.entry.kind, "reply ") };
+        ok = checked.ok;
+        value = checked.ok ? checked.value : checked.error;
+      }
       if (envelope.reply) settle(envelope.reply, ok, value);
       else if (!ok) {
         this.#deadLetter(
@@ -725,12 +787,19 @@ export class ActorCore implements EndpointMember {
           reason: "invalid",
           error,
         });
-      } else if (frame.op === "tell") {
-        this.tell(frame.kind, frame.payload);
-      } else if (frame.op === "send") {
-        await this.send(frame.kind, frame.payload);
       } else {
-        value = await this.ask(frame.kind, frame.payload, { timeoutMs: frame.timeoutMs });
+        let payload = frame.payload;
+        if (endpoint?.trusted === false) {
+          if (!readsWithin(payload)) throw tooManyReads(this.path, frame.kind, "");
+          payload = revive(payload);
+        }
+        if (frame.op === "tell") {
+          this.tell(frame.kind, payload);
+        } else if (frame.op === "send") {
+          await this.send(frame.kind, payload);
+        } else {
+          value = await this.ask(frame.kind, payload, { timeoutMs: frame.timeoutMs });
+        }
       }
     } catch (error) {
       ok = false;
@@ -902,6 +971,15 @@ export class ActorCore implements EndpointMember {
       errors: envelope.errors,
     });
   }
+}
+
+/** A value from an untrusted guest that would take a schema far longer to read than its size. */
+function tooManyReads(path: string, kind: string, what: "reply " | ""): InvalidMessageError {
+  return new InvalidMessageError(
+    path,
+    kind,
+    `${what}(root): reaches the same objects from too many places to be validated`,
+  );
 }
 
 function settle(reply: AskReply, ok: boolean, value: unknown): void {

@@ -77,6 +77,34 @@ export function validate(
   };
 }
 
+/**
+ * Validates an ask's reply against its kind's reply schema, in the guest after the handler returned
+ * and again on the host when the guest is not trusted.
+ *
+ * @returns The parsed reply, or the `InvalidMessageError` to reject the ask with.
+ */
+export function validateReply(
+  path: string,
+  entry: KindEntry,
+  value: unknown,
+): { ok: true; value: unknown } | { ok: false; error: InvalidMessageError } {
+  let reply: ReturnType<Schema["safeParse"]>;
+  try {
+    reply = entry.reply!.safeParse(value);
+  } catch (cause) {
+    // A refinement or transform of the reply schema threw, or the reply overflowed its recursion:
+    // refuse the reply, do not crash.
+    const message = cause instanceof Error ? cause.message : "unknown error";
+    reply = { success: false, error: { issues: [{ path: [], message }] } };
+  }
+  if (reply.success) return { ok: true, value: reply.data };
+  const detail = `reply ${formatIssues(reply.error)}`;
+  return {
+    ok: false,
+    error: new InvalidMessageError(path, entry.kind, detail, { cause: reply.error }),
+  };
+}
+
 /** Runs one actor: holds its state and context, and calls its handlers. */
 export class ActorCell {
   readonly def: ActorDefinition;

@@ -8,7 +8,8 @@
  * @module
  */
 
-import { serializeError, type ToGuest, type ToHost } from "../mailbox/wire.ts";
+import { depthError, withinDepth } from "../mailbox/codec.ts";
+import { checkFromGuest, serializeError, type ToGuest, type ToHost } from "../mailbox/wire.ts";
 import { Guest, type GuestPort } from "./guest.ts";
 
 /** What an endpoint needs from each actor it serves. */
@@ -18,6 +19,11 @@ export interface EndpointMember {
   pump(endpoint: Endpoint): void;
   /** Handles a frame the guest sent for this actor. */
   receive(frame: ToHost): void;
+  /**
+   * Why a well-formed frame from an untrusted guest cannot be right for this actor (a sequence
+   * number it never delivered, say), or `undefined`.
+   */
+  check(frame: ToHost): string | undefined;
   /** The guest is gone (its worker died or was killed); `error` says why. */
   lost(error: Error): void;
   /** A delivery frame could not be cloned: deliver its messages one by one, failing the bad ones. */
@@ -37,6 +43,11 @@ export type EndpointKind = "local" | "worker" | "shared" | "process";
 /** The host's end of the wire to one guest. */
 export class Endpoint {
   readonly kind: EndpointKind;
+  /**
+   * Whether the guest is Troupe's own code on this thread (`"local"`): its frames are used as they
+   * come. Frames from any other guest are checked first, and its replies validated again here.
+   */
+  readonly trusted: boolean;
   readonly #members = new Map<number, EndpointMember>();
   #link: Link | undefined;
   #out: ToGuest[] = [];
@@ -54,6 +65,7 @@ export class Endpoint {
 
   constructor(kind: EndpointKind, label: string, connect: (endpoint: Endpoint) => Link) {
     this.kind = kind;
+    this.trusted = kind === "local";
     this.label = label;
     this.#link = connect(this);
   }
@@ -118,11 +130,29 @@ export class Endpoint {
     this.post({ t: "ping", n: ++this.#pings });
   }
 
-  /** Handles frames from the guest. */
-  receive(frames: ToHost[]): void {
+  /**
+   * Handles frames from the guest. From an untrusted guest the batch is checked before any of it is
+   * used, and each frame again by the actor it names: a malformed frame is the guest's crash (it
+   * dies, its actors restart), never an exception on this thread.
+   */
+  receive(frames: unknown): void {
     this.lastHeard = performance.now();
     this.heard = true;
+    if (this.trusted) return this.#route(frames as ToHost[]);
+    const problem = checkFromGuest(frames);
+    if (problem !== undefined) return this.#malformed(problem);
+    try {
+      this.#route(frames as ToHost[]);
+    } catch (error) {
+      // Nothing a guest sends may throw on the host: whatever did, the guest is at fault.
+      const reason = error instanceof Error ? error.message : "unknown error";
+      this.#malformed(`handling it threw (${reason})`, error);
+    }
+  }
+
+  #route(frames: ToHost[]): void {
     for (const frame of frames) {
+      if (this.#closed) return;
       if (frame.t === "fault") {
         const error = new Error(`Uncaught error in a ${this.kind} guest: ${frame.error.message}`);
         error.stack = frame.error.stack;
@@ -136,8 +166,23 @@ export class Endpoint {
         return;
       }
       if (frame.t === "pong") continue;
-      this.#members.get(frame.id)?.receive(frame);
+      const member = this.#members.get(frame.id);
+      if (member === undefined) continue;
+      if (!this.trusted) {
+        const problem = member.check(frame);
+        if (problem !== undefined) return this.#malformed(problem);
+      }
+      member.receive(frame);
     }
+  }
+
+  /** The guest sent something it never could have: it dies, and its actors with it. */
+  #malformed(problem: string, cause?: unknown): void {
+    this.die(
+      new Error(`The ${this.kind} guest ${this.label} sent a malformed frame: ${problem}`, {
+        cause,
+      }),
+    );
   }
 
   /**
@@ -221,30 +266,64 @@ export class Endpoint {
     try {
       this.#link!.post(frames, transfer);
     } catch (error) {
-      if (!(error instanceof DOMException && error.name === "DataCloneError")) throw error;
+      // A local guest clones nothing: it ran the frames it could, and posting them again would
+      // run them twice. What it threw is a bug in Troupe, reported as such.
+      if (this.trusted) throw error;
+      // Whatever the post threw (a value structured clone refuses, one too deep for its stack):
+      // frame by frame, so that only the bad messages fail. Nothing escapes into the microtask.
       this.#postEach(frames);
     }
   };
 
-  /** After a clone failure: posts frame by frame so that only the bad messages fail. */
+  /** After a failed post: posts frame by frame so that only the bad messages fail. */
   #postEach(frames: ToGuest[]): void {
     const postOne = (frame: ToGuest) => this.#link?.post([frame], []);
     for (const frame of frames) {
+      if (this.#closed) return;
       try {
         postOne(frame);
       } catch (cause) {
-        if (frame.t === "deliver") this.#members.get(frame.id)?.undeliverable(frame, postOne);
-        if (frame.t === "spawn") {
-          const error = new TypeError(`Cannot start ${frame.path}: its args could not be cloned`, {
-            cause,
-          });
+        this.#unsent(frame, cause, postOne);
+      }
+    }
+  }
+
+  /** One frame could not be posted: fail what it carried, and keep the guest in step. */
+  #unsent(frame: ToGuest, cause: unknown, postOne: (frame: ToGuest) => void): void {
+    try {
+      switch (frame.t) {
+        case "deliver":
+          this.#members.get(frame.id)?.undeliverable(frame, postOne);
+          return;
+        case "spawn": {
+          const error = withinDepth(frame.args)
+            ? new TypeError(`Cannot start ${frame.path}: its args could not be cloned`, { cause })
+            : depthError(`Cannot start ${frame.path}`, "args");
           this.#members.get(frame.id)?.receive({
             t: "spawn_failed",
             id: frame.id,
             error: serializeError(error),
           });
+          return;
         }
+        case "result": {
+          // The answer to a guest's call to ctx.self: the call fails instead.
+          const error = new TypeError("Cannot send the result of a call: it could not be cloned", {
+            cause,
+          });
+          postOne({ t: "result", call: frame.call, ok: false, value: serializeError(error) });
+          return;
+        }
+        default:
+          // A control frame (restart, stop, ping, warm) that cannot be posted: the link is broken.
+          this.die(
+            new Error(`Cannot send a "${frame.t}" frame to the ${this.kind} guest`, { cause }),
+          );
       }
+    } catch (error) {
+      this.die(
+        new Error(`Cannot send a "${frame.t}" frame to the ${this.kind} guest`, { cause: error }),
+      );
     }
   }
 }
@@ -263,7 +342,7 @@ export function workerLink(
     workerOptions.deno = { permissions: options.permissions };
   }
   const worker = new Worker(url, workerOptions);
-  worker.onmessage = (event: MessageEvent<ToHost[]>) => endpoint.receive(event.data);
+  worker.onmessage = (event: MessageEvent<unknown>) => endpoint.receive(event.data);
   worker.onerror = (event: ErrorEvent) => {
     event.preventDefault();
     const error = event.error instanceof Error ? event.error : new Error(event.message);

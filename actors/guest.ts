@@ -11,7 +11,9 @@
  */
 
 import { Deque } from "../_util.ts";
-import { reviveShared } from "../mailbox/shared_event.ts";
+import { depthError, revive, withinDepth } from "../mailbox/codec.ts";
+// Registers the revivers of SharedEvent and SharedQueue with the codec.
+import "../mailbox/shared_event.ts";
 import {
   REPLY_ERROR,
   REPLY_INVALID,
@@ -23,8 +25,8 @@ import {
 } from "../mailbox/wire.ts";
 import { deserializeError } from "../mailbox/wire.ts";
 import { InvalidMessageError } from "../errors.ts";
-import { ActorCell, formatIssues, type KindEntry, kindTable, validate } from "./cell.ts";
-import type { ActorDefinition, Protocol, Schema } from "./define.ts";
+import { ActorCell, type KindEntry, kindTable, validate, validateReply } from "./cell.ts";
+import type { ActorDefinition, Protocol } from "./define.ts";
 import type { ActorRef, AskOptions, SendOptions, TellOptions } from "./ref.ts";
 
 type Deliver = Extract<ToGuest, { t: "deliver" }>;
@@ -160,7 +162,7 @@ export class Guest {
     this.#slots.set(frame.id, slot);
     try {
       const def = await this.#port.load(frame.url, frame.name);
-      const args = frame.trusted ? frame.args : reviveShared(frame.args);
+      const args = frame.trusted ? frame.args : revive(frame.args);
       slot.cell = new ActorCell(def, frame.path, args, frame.stop, this.#selfRef(frame.id));
       const crash = frame.crash === undefined ? undefined : deserializeError(frame.crash);
       slot.starting = slot.cell.start(crash);
@@ -255,7 +257,7 @@ export class Guest {
       }
       let msg = payload;
       if (!slot.trusted) {
-        const checked = validate(cell.path, entry, payload);
+        const checked = validate(cell.path, entry, revive(payload));
         if (!checked.ok) {
           this.#refuse(slot, seq, checked.error);
           continue;
@@ -301,20 +303,13 @@ export class Guest {
 
   #done(slot: Slot, seq: number, entry: KindEntry, value: unknown): void {
     if (entry.ask) {
-      let reply: ReturnType<Schema["safeParse"]>;
-      try {
-        reply = entry.reply!.safeParse(value);
-      } catch (cause) {
-        // A refinement or transform of the reply schema threw: refuse the reply, do not crash.
-        const message = cause instanceof Error ? cause.message : "unknown error";
-        reply = { success: false, error: { issues: [{ path: [], message }] } };
-      }
-      if (reply.success) {
-        slot.replies.push(seq, REPLY_OK, reply.data);
+      const reply = validateReply(slot.cell!.path, entry, value);
+      if (reply.ok && withinDepth(reply.value)) {
+        slot.replies.push(seq, REPLY_OK, reply.value);
       } else {
-        const path = slot.cell!.path;
-        const detail = `reply ${formatIssues(reply.error)}`;
-        const error = new InvalidMessageError(path, entry.kind, detail, { cause: reply.error });
+        const error = reply.ok
+          ? depthError(`Cannot reply to "${entry.kind}" from ${slot.cell!.path}`, "reply")
+          : reply.error;
         slot.replies.push(seq, REPLY_INVALID, serializeError(error));
       }
     }
@@ -382,16 +377,17 @@ export class Guest {
     this.#transfer = [];
     try {
       this.#port.post(frames, transfer);
-    } catch (error) {
-      // A reply that cannot be cloned: send each frame alone so that only the bad one fails, and
-      // turn a failed replies frame into errors for its asks.
-      for (const frame of frames) this.#postAlone(frame, error);
+    } catch {
+      // Whatever the port threw (a value it cannot clone, one too deep for its stack): send each
+      // frame alone so that only the bad one fails. Nothing escapes into the microtask.
+      for (const frame of frames) this.#postAlone(frame);
     }
   };
 
-  #postAlone(frame: ToHost, error: unknown): void {
+  #postAlone(frame: ToHost): void {
     try {
       this.#port.post([frame], []);
+      return;
     } catch (cause) {
       if (frame.t === "call") {
         // A message to ctx.self that cannot be cloned fails that call, not the guest.
@@ -404,19 +400,33 @@ export class Guest {
         );
         return;
       }
-      if (frame.t !== "replies") throw error;
-      const r = frame.r.slice();
-      for (let i = 0; i < r.length; i += 3) {
+      if (frame.t === "replies") {
+        // Each reply that cannot be cloned becomes an error for its ask.
+        const r = frame.r.slice();
+        for (let i = 0; i < r.length; i += 3) {
+          try {
+            structuredClone(r[i + 2]);
+          } catch (cause) {
+            r[i + 1] = REPLY_INVALID;
+            r[i + 2] = serializeError(
+              new TypeError("Cannot send reply: it could not be cloned", { cause }),
+            );
+          }
+        }
         try {
-          structuredClone(r[i + 2]);
-        } catch (cause) {
-          r[i + 1] = REPLY_INVALID;
-          r[i + 2] = serializeError(
-            new TypeError("Cannot send reply: it could not be cloned", { cause }),
-          );
+          this.#port.post([{ ...frame, r }], []);
+          return;
+        } catch {
+          // reported below
         }
       }
-      this.#port.post([{ ...frame, r }], []);
+      // A lifecycle frame that cannot be sent: the host cannot follow this guest any more.
+      try {
+        const error = new Error(`A guest could not send its "${frame.t}" frame`, { cause });
+        this.#port.post([{ t: "fault", error: serializeError(error) }], []);
+      } catch {
+        // The port itself is gone: the host notices through heartbeats or the exit.
+      }
     }
   }
 
@@ -443,7 +453,14 @@ export class Guest {
         const is = entry.ask ? "an ask" : "a tell";
         return Promise.reject(new TypeError(`Cannot ${want} "${kind}" to ${path()}: it is ${is}`));
       }
-      const checked = validate(path(), entry, msg);
+      let checked: { ok: true; value: unknown } | { ok: false; error: Error } = validate(
+        path(),
+        entry,
+        msg,
+      );
+      if (checked.ok && !withinDepth(checked.value)) {
+        checked = { ok: false, error: depthError(`Cannot send "${kind}" to ${path()}`, "payload") };
+      }
       const n = this.#nextCall++;
       const { promise, resolve, reject } = Promise.withResolvers<unknown>();
       this.#calls.set(n, { resolve, reject });

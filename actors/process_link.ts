@@ -42,6 +42,12 @@ export interface ProcessLinkOptions {
   maxHeapMb: number | undefined;
 }
 
+/**
+ * The longest batch the host takes from a subprocess: a header announcing more ends the
+ * subprocess before anything is buffered. (V8 cannot hold a string of more than 512 MiB anyway.)
+ */
+const MAX_BATCH_BYTES = 512 * 1024 * 1024;
+
 const PERMISSION_NAMES = ["read", "write", "net", "env", "sys", "run", "ffi", "import"] as const;
 type PermissionName = typeof PERMISSION_NAMES[number];
 
@@ -154,14 +160,24 @@ class ProcessLink implements Link {
 
   async #read(): Promise<void> {
     const endpoint = this.#endpoint;
-    const reader = new FrameReader<ToHost>((frames) => {
-      if (this.#terminated) return;
-      try {
-        endpoint.receive(frames);
-      } catch (error) {
-        reportError(error); // as an exception in a worker's onmessage would be
-      }
-    }, (bytes) => Deno.stderr.writeSync(bytes));
+    const reader = new FrameReader<ToHost>(
+      (frames) => {
+        if (this.#terminated) return;
+        try {
+          endpoint.receive(frames);
+        } catch (error) {
+          // The endpoint checks what it receives; should anything still throw, the guest is at fault.
+          endpoint.die(
+            new Error(`The subprocess of ${this.#name} sent a frame the host could not handle`, {
+              cause: error,
+            }),
+          );
+          this.terminate();
+        }
+      },
+      (bytes) => Deno.stderr.writeSync(bytes),
+      MAX_BATCH_BYTES,
+    );
     try {
       for await (const chunk of this.#child.stdout) reader.push(chunk);
     } catch (error) {

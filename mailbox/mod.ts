@@ -24,6 +24,18 @@
  * @module
  */
 
+export {
+  assertStorable,
+  depthError,
+  MAX_DEPTH,
+  MAX_READS,
+  readsWithin,
+  registerRevivable,
+  revive,
+  type Reviver,
+  type StorableOptions,
+  withinDepth,
+} from "./codec.ts";
 export { type DropReason, Mailbox, type MailboxOptions, type OverflowPolicy } from "./mailbox.ts";
 export { reviveShared, SharedEvent, type SharedEventWaitOptions } from "./shared_event.ts";
 export {

@@ -28,6 +28,12 @@ const TAG_V8 = 0x56;
 const ENCODE_INTO_LIMIT = 64 * 1024;
 /** Deeper than this, a batch goes to V8's serializer (which also handles cycles). */
 const MAX_JSON_DEPTH = 64;
+/**
+ * Past this many values the JSON check gives up and the batch goes to V8's serializer, which
+ * writes each object once: a small batch whose objects are reached from many places would take
+ * the check (and `JSON.stringify`) a time proportional to its paths, not its size.
+ */
+const MAX_JSON_VALUES = 1 << 20;
 
 /**
  * Serializes a batch of frames into one message: header and body.
@@ -44,7 +50,7 @@ const MAX_JSON_DEPTH = 64;
 export function encodeFrames(frames: readonly unknown[]): Uint8Array {
   let json: string | undefined;
   try {
-    if (exactInJson(frames, 0)) json = JSON.stringify(frames);
+    if (exactInJson(frames, 0, { left: MAX_JSON_VALUES })) json = JSON.stringify(frames);
   } catch {
     json = undefined; // a throwing getter, say: V8's serializer reports it
   }
@@ -93,8 +99,12 @@ function frame(out: Uint8Array, tag: number, size: number): Uint8Array {
   return out.subarray(0, HEADER_BYTES + 1 + size);
 }
 
-/** Whether `JSON.parse(JSON.stringify(value))` gives what `structuredClone(value)` would. */
-function exactInJson(value: unknown, depth: number): boolean {
+/**
+ * Whether `JSON.parse(JSON.stringify(value))` gives what `structuredClone(value)` would, within a
+ * budget of values looked at (`false` once it runs out).
+ */
+function exactInJson(value: unknown, depth: number, budget: { left: number }): boolean {
+  if (--budget.left < 0) return false;
   switch (typeof value) {
     case "string":
     case "boolean":
@@ -107,7 +117,7 @@ function exactInJson(value: unknown, depth: number): boolean {
       if (Array.isArray(value)) {
         if (Object.getPrototypeOf(value) !== Array.prototype) return false;
         for (let i = 0; i < value.length; i++) {
-          if (!(i in value) || !exactInJson(value[i], depth + 1)) return false;
+          if (!(i in value) || !exactInJson(value[i], depth + 1, budget)) return false;
         }
         return true;
       }
@@ -115,7 +125,7 @@ function exactInJson(value: unknown, depth: number): boolean {
       if (proto !== Object.prototype && proto !== null) return false;
       const record = value as Record<string, unknown>;
       for (const key in record) {
-        if (!exactInJson(record[key], depth + 1)) return false;
+        if (!exactInJson(record[key], depth + 1, budget)) return false;
       }
       return true;
     }
@@ -149,6 +159,7 @@ export function decodeFrames<T>(body: Uint8Array): T[] {
 export class FrameReader<T> {
   readonly #onFrames: (frames: T[]) => void;
   readonly #stray: (bytes: Uint8Array) => void;
+  readonly #maxBody: number;
   #buffer = new Uint8Array(0);
   #start = 0;
   #end = 0;
@@ -158,10 +169,18 @@ export class FrameReader<T> {
    *
    * @param onFrames Receives each decoded batch, in order.
    * @param stray Receives bytes that are not part of a message.
+   * @param maxBody The longest body accepted, in bytes: a header announcing more is refused at
+   * once, before its bytes are buffered (a writer that is not trusted cannot make the reader hold
+   * gigabytes).
    */
-  constructor(onFrames: (frames: T[]) => void, stray: (bytes: Uint8Array) => void) {
+  constructor(
+    onFrames: (frames: T[]) => void,
+    stray: (bytes: Uint8Array) => void,
+    maxBody: number = MAX_BODY,
+  ) {
     this.#onFrames = onFrames;
     this.#stray = stray;
+    this.#maxBody = maxBody;
   }
 
   /** Bytes received but not yet part of a whole message. */
@@ -174,6 +193,7 @@ export class FrameReader<T> {
    * the rest is copied, so the caller may reuse `chunk` once this returns.
    *
    * @throws {Error} When a message body cannot be deserialized.
+   * @throws {RangeError} When a header announces a body longer than `maxBody`.
    */
   push(chunk: Uint8Array): void {
     if (this.#end === this.#start) {
@@ -214,6 +234,11 @@ export class FrameReader<T> {
       }
       const view = new DataView(bytes.buffer, bytes.byteOffset + at + 4, 4);
       const length = view.getUint32(0, true);
+      if (length > this.#maxBody) {
+        throw new RangeError(
+          `A message on the pipe announces ${length} bytes, more than the ${this.#maxBody} accepted`,
+        );
+      }
       if (to - at - HEADER_BYTES < length) break;
       const body = bytes.subarray(at + HEADER_BYTES, at + HEADER_BYTES + length);
       at += HEADER_BYTES + length;

@@ -26,7 +26,9 @@
 
 import { describe } from "../_util.ts";
 import { z } from "zod";
-import { SharedQueue } from "./shared_queue.ts";
+import { registerRevivable, revive } from "./codec.ts";
+// Registers the queue's reviver too, so that `reviveShared` revives queues as it always has.
+import "./shared_queue.ts";
 import type { Schema } from "./schema.ts";
 
 /** Bit 0 of the word: whether the event is set. Each `set()` that changes the word adds 2. */
@@ -119,7 +121,7 @@ export class SharedEvent {
   readonly buffer: SharedArrayBuffer;
 
   /**
-   * Brands the event's cloned form, so that {@linkcode reviveShared} can find it in actor args.
+   * Brands the event's cloned form, so that the value codec revives it wherever it crosses.
    */
   readonly "~troupe": "event" = "event";
 
@@ -518,12 +520,14 @@ function parseWaitOptions(
 }
 
 /**
- * Revives the `SharedEvent`s and `SharedQueue`s inside a value that went through structured clone (which keeps only
- * their own fields): plain objects and arrays are walked, to a depth of 8, and every branded event
- * becomes a usable `SharedEvent` again. Actor args are revived this way when they reach a guest.
+ * Revives the `SharedEvent`s and `SharedQueue`s inside a value that went through structured clone
+ * (which keeps only their own fields). The name Troupe's first versions exported for the value
+ * codec's `revive` (see `mailbox/codec.ts`), which it calls: plain objects and arrays are walked, to
+ * a depth of 8, and every branded shared object becomes usable again over the same memory.
  *
+ * @typeParam T The value's type.
  * @param value Any cloned value.
- * @returns The same value, with events revived in place.
+ * @returns The same value, with shared objects revived in place.
  *
  * @example
  * ```ts
@@ -534,21 +538,8 @@ function parseWaitOptions(
  * ok(reviveShared(cloned).stop instanceof SharedEvent);
  * ```
  */
-export function reviveShared<T>(value: T, depth = 0): T {
-  if (typeof value !== "object" || value === null || depth > 8) return value;
-  if (value instanceof SharedEvent) return value;
-  const record = value as Record<string, unknown>;
-  if (record["~troupe"] === "event" && record.buffer instanceof SharedArrayBuffer) {
-    return SharedEvent.from(record) as T;
-  }
-  if (record["~troupe"] === "queue" && record.buffer instanceof SharedArrayBuffer) {
-    return SharedQueue.from(record) as T;
-  }
-  const proto = Object.getPrototypeOf(value);
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) value[i] = reviveShared(value[i], depth + 1);
-  } else if (proto === Object.prototype || proto === null) {
-    for (const key of Object.keys(record)) record[key] = reviveShared(record[key], depth + 1);
-  }
-  return value;
+export function reviveShared<T>(value: T): T {
+  return revive(value);
 }
+
+registerRevivable("event", (cloned) => SharedEvent.from(cloned));

@@ -51,6 +51,7 @@ import { describe } from "../_util.ts";
 import { z } from "zod";
 import { InvalidMessageError, MailboxClosedError, TimeoutError } from "../errors.ts";
 import type { Schema, SchemaIssue } from "./schema.ts";
+import { registerRevivable } from "./codec.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Layout: a header of Int32 words, then the byte ring.
@@ -406,7 +407,7 @@ export class SharedQueue<T = unknown> {
    */
   readonly buffer: SharedArrayBuffer;
 
-  /** Brands the queue's cloned form, so that actor args can be revived by a walk over them. */
+  /** Brands the queue's cloned form, so that the value codec revives it wherever it crosses. */
   readonly "~troupe": "queue" = "queue";
 
   /**
@@ -1451,3 +1452,5 @@ function formatIssues(issues: readonly SchemaIssue[]): string {
     )
     .join("; ");
 }
+
+registerRevivable("queue", (cloned) => SharedQueue.from(cloned));

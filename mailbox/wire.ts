@@ -149,9 +149,11 @@ export function serializeError(error: unknown, depth = 0): SerializedError {
  * `instanceof`; other classes come back as an `Error` with the original `name`, `stack` and fields.
  */
 export function deserializeError(data: SerializedError): Error {
-  const options: ErrorOptions | undefined = data.cause === undefined
-    ? undefined
-    : { cause: "value" in data.cause ? data.cause.value : deserializeError(data.cause) };
+  const options: ErrorOptions | undefined = data.cause === undefined ? undefined : {
+    cause: Object.hasOwn(data.cause, "value")
+      ? (data.cause as { value: unknown }).value
+      : deserializeError(data.cause as SerializedError),
+  };
   let error: Error;
   const troupe = Object.hasOwn(TROUPE, data.name) ? TROUPE[data.name] : undefined;
   if (data.errors !== undefined) {
@@ -178,7 +180,21 @@ export function deserializeError(data: SerializedError): Error {
       configurable: true,
     });
   }
-  if (data.fields) Object.assign(error, data.fields);
+  if (data.fields) {
+    // Defined, not assigned: a field named `__proto__` must not replace the error's prototype.
+    for (const key of Object.keys(data.fields)) {
+      try {
+        Object.defineProperty(error, key, {
+          value: data.fields[key],
+          writable: true,
+          configurable: true,
+          enumerable: true,
+        });
+      } catch {
+        // A field the error cannot take (a non-configurable property of its class): left out.
+      }
+    }
+  }
   return error;
 }
 
@@ -217,5 +233,162 @@ function safeString(value: unknown): string {
     return String(value);
   } catch {
     return Object.prototype.toString.call(value);
+  }
+}
+
+// ---- checking what a guest sends ------------------------------------------------------------
+
+/** How deep a serialized error's `cause` and `errors` may nest (the codec writes at most 9). */
+const MAX_ERROR_DEPTH = 16;
+
+const CALL_OPS = new Set(["tell", "send", "ask", "stop"]);
+
+type Frame = Record<string, unknown>;
+
+function isRecord(value: unknown): value is Frame {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Checks a batch that arrived from a guest the host does not trust (a worker, a shared worker, a
+ * subprocess) before any of it is used: that it is an array of frames, each of a known type with
+ * fields of the right types (whole numbers for ids and sequence numbers, a reply list of
+ * `[seq, status, value]` triples in increasing seq order, errors shaped as
+ * {@linkcode SerializedError}). The cost is linear in the batch's size, payloads aside: a reply's
+ * value is left to its schema. Whether the numbers fit what the host delivered is for each actor to
+ * check.
+ *
+ * @param frames What the guest posted.
+ * @returns The first problem found, or `undefined` when the batch is well formed.
+ */
+export function checkFromGuest(frames: unknown): string | undefined {
+  if (!Array.isArray(frames)) return `the batch is ${kindOf(frames)}, not an array of frames`;
+  for (let i = 0; i < frames.length; i++) {
+    const problem = frameProblem(frames[i]);
+    if (problem !== undefined) return `frame ${i}: ${problem}`;
+  }
+  return undefined;
+}
+
+function frameProblem(frame: unknown): string | undefined {
+  if (!isRecord(frame)) return `${kindOf(frame)} is not a frame`;
+  const t = frame.t;
+  switch (t) {
+    case "ready":
+    case "stopped":
+      return wholeProblem(frame, "id");
+    case "spawn_failed":
+      return wholeProblem(frame, "id") ?? errorProblem(frame.error, "error", 0, new Set());
+    case "crashed":
+      return wholeProblem(frame, "id") ?? wholeProblem(frame, "seq") ??
+        errorProblem(frame.error, "error", 0, new Set());
+    case "replies":
+      return wholeProblem(frame, "id") ?? wholeProblem(frame, "ack") ?? repliesProblem(frame.r);
+    case "fault":
+      return errorProblem(frame.error, "error", 0, new Set());
+    case "exit":
+      return wholeProblem(frame, "code");
+    case "pong":
+      return typeof frame.n === "number" ? undefined : `pong.n is ${kindOf(frame.n)}`;
+    case "call": {
+      const problem = wholeProblem(frame, "id") ?? wholeProblem(frame, "call");
+      if (problem !== undefined) return problem;
+      if (!CALL_OPS.has(frame.op as string)) return `call.op is ${kindOf(frame.op)}`;
+      if (typeof frame.kind !== "string") return `call.kind is ${kindOf(frame.kind)}`;
+      if (frame.timeoutMs !== undefined && typeof frame.timeoutMs !== "number") {
+        return `call.timeoutMs is ${kindOf(frame.timeoutMs)}`;
+      }
+      if (frame.invalid !== undefined) {
+        return errorProblem(frame.invalid, "call.invalid", 0, new Set());
+      }
+      return undefined;
+    }
+    default:
+      return `unknown frame type ${kindOf(t)}`;
+  }
+}
+
+function wholeProblem(frame: Frame, key: string): string | undefined {
+  const value = frame[key];
+  if (Number.isSafeInteger(value)) return undefined;
+  return `${String(frame.t)}.${key} is ${kindOf(value)}, not a whole number`;
+}
+
+function repliesProblem(r: unknown): string | undefined {
+  if (!Array.isArray(r)) return `replies.r is ${kindOf(r)}, not an array`;
+  if (r.length % 3 !== 0) return `replies.r has ${r.length} items, not triples`;
+  let previous = 0;
+  for (let i = 0; i < r.length; i += 3) {
+    const seq = r[i];
+    if (!Number.isSafeInteger(seq) || (seq as number) <= previous) {
+      return `replies.r[${i}] is ${kindOf(seq)}, not a seq after ${previous}`;
+    }
+    previous = seq as number;
+    const status = r[i + 1];
+    if (status === REPLY_OK) continue;
+    if (status !== REPLY_ERROR && status !== REPLY_INVALID) {
+      return `replies.r[${i + 1}] is ${kindOf(status)}, not a reply status`;
+    }
+    const problem = errorProblem(r[i + 2], `replies.r[${i + 2}]`, 0, new Set());
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
+
+/** Whether `value` has the shape {@linkcode deserializeError} relies on; each object once. */
+function errorProblem(
+  value: unknown,
+  path: string,
+  depth: number,
+  seen: Set<object>,
+): string | undefined {
+  if (!isRecord(value)) return `${path} is ${kindOf(value)}, not a serialized error`;
+  // The codec never shares an object between two places: a repeat could make the walk (and the
+  // rebuilding) exponential in the frame's size.
+  if (seen.has(value)) return `${path} repeats an error found elsewhere in the frame`;
+  seen.add(value);
+  if (depth > MAX_ERROR_DEPTH) return `${path} nests causes deeper than ${MAX_ERROR_DEPTH}`;
+  if (typeof value.name !== "string") return `${path}.name is ${kindOf(value.name)}`;
+  if (typeof value.message !== "string") return `${path}.message is ${kindOf(value.message)}`;
+  if (value.stack !== undefined && typeof value.stack !== "string") {
+    return `${path}.stack is ${kindOf(value.stack)}`;
+  }
+  if (value.fields !== undefined && !isRecord(value.fields)) {
+    return `${path}.fields is ${kindOf(value.fields)}`;
+  }
+  const cause = value.cause;
+  if (cause !== undefined) {
+    if (!isRecord(cause)) return `${path}.cause is ${kindOf(cause)}`;
+    if (!Object.hasOwn(cause, "value")) {
+      const problem = errorProblem(cause, `${path}.cause`, depth + 1, seen);
+      if (problem !== undefined) return problem;
+    }
+  }
+  const errors = value.errors;
+  if (errors !== undefined) {
+    if (!Array.isArray(errors)) return `${path}.errors is ${kindOf(errors)}`;
+    for (let i = 0; i < errors.length; i++) {
+      const problem = errorProblem(errors[i], `${path}.errors[${i}]`, depth + 1, seen);
+      if (problem !== undefined) return problem;
+    }
+  }
+  return undefined;
+}
+
+/** A short, safe description of a value for a problem report: never its contents. */
+function kindOf(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  switch (typeof value) {
+    case "number":
+      return Number.isFinite(value) ? `the number ${value}` : `${value}`;
+    case "string":
+      return value.length <= 32 ? JSON.stringify(value) : "a long string";
+    case "object":
+      return "an object";
+    case "undefined":
+      return "undefined";
+    default:
+      return `a ${typeof value}`;
   }
 }

@@ -9,6 +9,7 @@
 import { z } from "zod";
 import type { ActorDefinition, Protocol } from "../actors/define.ts";
 import { isActorDefinition } from "../actors/define.ts";
+import { depthError, withinDepth } from "../mailbox/codec.ts";
 import { actorOptionsSchema, parseOptions } from "./_options.ts";
 import type { ActorSettings } from "./system.ts";
 import type { Backoff, Intensity, RestartType } from "./policy.ts";
@@ -273,6 +274,8 @@ export function makeChild<P extends Protocol, A, S>(
   if (parsed.maxHeapMb !== undefined && placement !== "process") {
     throw new TypeError(`${where}: maxHeapMb applies to the "process" placement only`);
   }
+  // The args cross to the guest by structured clone, which a deep enough value overflows.
+  if (!withinDepth(parsed.args)) throw depthError(where, "args");
   return Object.freeze({
     "~troupe": "child" as const,
     id,

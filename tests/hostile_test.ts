@@ -7,18 +7,31 @@
  * - the host, through `ActorSystem` with the `"local"` and `"worker"` placements: invalid tells are
  *   dead letters, invalid asks reject, unknown kinds are `TypeError`s, and state survives it all;
  * - flooding: each overflow policy on a mailbox of 10, filled deterministically by an actor held on
- *   a shared-memory gate.
+ *   a shared-memory gate;
+ * - values too deep to clone, and values `postMessage` throws on, in every placement: only that
+ *   message fails, with a typed error;
+ * - the host's intake of frames from untrusted guests (worker, shared, process): malformed batches,
+ *   mutated frames and rewritten replies crash that guest or reject that ask, never the host.
  */
 
 import { deepEqual, equal, fail, ok, rejects, throws } from "node:assert/strict";
 import fc from "fast-check";
 import type { z } from "zod";
-import { ActorSystem, type DeadLetter, InvalidMessageError, MailboxFullError } from "../mod.ts";
+import {
+  ActorCrashedError,
+  ActorSystem,
+  type DeadLetter,
+  InvalidMessageError,
+  MailboxFullError,
+  SharedEvent,
+  supervisor,
+} from "../mod.ts";
 import type { ActorRef, AskOptions } from "../actors/ref.ts";
 import type { ActorDefinition } from "../actors/define.ts";
 import { formatIssues, type KindEntry, kindTable } from "../actors/cell.ts";
 import { Guest, type GuestPort } from "../actors/guest.ts";
 import {
+  checkFromGuest,
   deserializeError,
   REPLY_INVALID,
   REPLY_OK,
@@ -26,17 +39,21 @@ import {
   type ToGuest,
   type ToHost,
 } from "../mailbox/wire.ts";
-import { test } from "./_helpers.ts";
+import { nextEvent, test } from "./_helpers.ts";
 import { Counter } from "./fixtures/counter.ts";
 import {
   type Call,
+  Deep,
   ENTERED,
   Gate,
   GATE_BYTES,
   HANDLED,
   Hostile,
   hostileProtocol,
+  type Mutation,
+  nested,
   RELEASED,
+  Saboteur,
   Thrower,
 } from "./fixtures/hostile.ts";
 
@@ -1360,5 +1377,501 @@ test("backpressure makes tell throw when full while send waits and delivers in o
           deepEqual(system.deadLetters(), []);
         }),
     );
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// D. Values too deep to clone, and values postMessage throws on
+// ---------------------------------------------------------------------------------------------
+
+const EVERY_PLACEMENT = ["local", "worker", "shared", "process"] as const;
+
+const DEEP = nested(5_000);
+
+test("a payload nested too deep fails alone and the actor and the host live on", async (t) => {
+  for (const placement of EVERY_PLACEMENT) {
+    await t.step(placement, async () => {
+      await using system = await ActorSystem.start({ name: "deep" });
+      const deep = await system.spawn(Deep, { placement });
+      const tooDeep = (kind: string) =>
+        exactly(
+          RangeError,
+          `Cannot send "${kind}" to /deep: the payload is nested deeper than 512 levels`,
+        );
+      deep.tell("keep", { value: 1 });
+      const refused = deep.ask("echo", { value: DEEP });
+      deep.tell("keep", { value: DEEP });
+      const sent = deep.send("keep", { value: DEEP });
+      const fine = deep.ask("echo", { value: nested(500) });
+      deep.tell("keep", { value: 2 });
+      await rejects(refused, tooDeep("echo"));
+      await rejects(sent, tooDeep("keep"));
+      deepEqual(await fine, nested(500));
+      equal(await deep.ask("kept", {}), 2, "the other messages of the frame were delivered");
+      const letters = system.deadLetters();
+      equal(letters.length, 1);
+      equal(letters[0].reason, "undeliverable");
+      equal(letters[0].kind, "keep");
+      deepEqual(letters[0].payload, { value: DEEP });
+      tooDeep("keep")(letters[0].error);
+    });
+  }
+});
+
+test("a reply nested too deep rejects its ask with a RangeError", async (t) => {
+  for (const placement of EVERY_PLACEMENT) {
+    await t.step(placement, async () => {
+      await using system = await ActorSystem.start({ name: "deep" });
+      const deep = await system.spawn(Deep, { placement });
+      await rejects(
+        deep.ask("nest", { depth: 5_000 }),
+        exactly(
+          RangeError,
+          'Cannot reply to "nest" from /deep: the reply is nested deeper than 512 levels',
+        ),
+      );
+      deepEqual(await deep.ask("nest", { depth: 512 }), nested(512));
+      equal(await deep.ask("kept", {}), 0);
+    });
+  }
+});
+
+test("a guest's message to itself nested too deep fails that call alone", async (t) => {
+  for (const placement of EVERY_PLACEMENT) {
+    await t.step(placement, async () => {
+      await using system = await ActorSystem.start({ name: "deep" });
+      const deep = await system.spawn(Deep, { placement });
+      const message = 'Cannot send "keep" to /deep: the payload is nested deeper than 512 levels';
+      equal(await deep.ask("selfDeep", { depth: 5_000 }), `RangeError: ${message}`);
+      const letters = system.deadLetters();
+      equal(letters.length, 1, "the tell is a dead letter; the send rejected");
+      equal(letters[0].kind, "keep");
+      equal(letters[0].reason, "invalid");
+      exactly(RangeError, message)(letters[0].error);
+      equal(await deep.ask("selfDeep", { depth: 3 }), "sent");
+      equal(await deep.ask("kept", {}), 2);
+    });
+  }
+});
+
+test("spawn args nested too deep are refused with a RangeError", async () => {
+  await using system = await ActorSystem.start({ name: "deep" });
+  await rejects(
+    system.spawn(Counter, { placement: "worker", args: { start: DEEP as number } }),
+    exactly(RangeError, 'Cannot spawn "counter": the args are nested deeper than 512 levels'),
+  );
+  deepEqual(system.stats().actors, []);
+});
+
+test("whatever postMessage throws fails only the message that caused it", async (t) => {
+  const getter = {
+    get boom(): never {
+      throw new Error("a getter that throws");
+    },
+  };
+  for (const placement of ["worker", "shared", "process"] as const) {
+    await t.step(placement, async () => {
+      await using system = await ActorSystem.start({ name: "deep" });
+      const deep = await system.spawn(Deep, { placement });
+      deep.tell("keep", { value: 1 });
+      const refused = deep.ask("echo", { value: getter });
+      deep.tell("keep", { value: getter });
+      deep.tell("keep", { value: 2 });
+      await rejects(refused, (error: unknown) => {
+        exactly(TypeError, 'Cannot send "echo" to /deep: the payload could not be cloned')(error);
+        ok((error as Error).cause instanceof Error);
+        return true;
+      });
+      equal(await deep.ask("kept", {}), 2);
+      const [letter] = system.deadLetters();
+      equal(letter.reason, "undeliverable");
+      exactly(TypeError, 'Cannot send "keep" to /deep: the payload could not be cloned')(
+        letter.error,
+      );
+    });
+  }
+});
+
+test("shared objects crossing in messages and replies arrive usable", async (t) => {
+  for (const placement of ["local", "worker", "shared"] as const) {
+    await t.step(placement, async () => {
+      await using system = await ActorSystem.start({ name: "revive" });
+      const deep = await system.spawn(Deep, { placement });
+      const event = new SharedEvent();
+      equal(await deep.ask("isEvent", { value: event }), true, "in the message");
+      const back = await deep.ask("echo", { value: { events: [event] } }) as {
+        events: unknown[];
+      };
+      ok(back.events[0] instanceof SharedEvent, "in the reply");
+      (back.events[0] as SharedEvent).set();
+      equal(event.isSet(), true);
+    });
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// E. What an untrusted guest sends: checked before it is used
+// ---------------------------------------------------------------------------------------------
+
+const UNTRUSTED = ["worker", "shared", "process"] as const;
+type Untrusted = typeof UNTRUSTED[number];
+
+/** A system whose root restarts a crashing child at once, as often as it takes. */
+function forgiving(name: string): Promise<ActorSystem> {
+  return ActorSystem.start({
+    name,
+    root: supervisor({
+      intensity: { maxRestarts: 100_000, periodMs: 1_000 },
+      backoff: { initialMs: 0, maxMs: 0 },
+    }),
+  });
+}
+
+function spawnSaboteur(system: ActorSystem, placement: Untrusted) {
+  return system.spawn(Saboteur, {
+    placement,
+    ...(placement === "shared" ? {} : { permissions: "none" as const }),
+  });
+}
+
+/** The label an endpoint gives its guest in messages (shared workers are numbered: `N`). */
+function guestOf(placement: Untrusted): string {
+  return placement === "shared" ? "shared guest troupe-shared-N" : `${placement} guest /saboteur`;
+}
+
+/** The message of a crash's cause, with the shared worker's number as `N`. */
+function causeOf(error: ActorCrashedError): string {
+  return (error.cause as Error).message.replace(/troupe-shared-\d+/, "troupe-shared-N");
+}
+
+const MALFORMED: [string, unknown, string][] = [
+  ["a number", 42, "the batch is the number 42, not an array of frames"],
+  ["a null frame", [null], "frame 0: null is not a frame"],
+  [
+    "replies without r",
+    [{ t: "replies", id: 1, ack: 0, r: null }],
+    "frame 0: replies.r is null, not an array",
+  ],
+  [
+    "replies without an id",
+    [{ t: "replies", r: null }],
+    "frame 0: replies.id is undefined, not a whole number",
+  ],
+  [
+    "crashed without an error",
+    [{ t: "crashed", id: 1, seq: 1, error: null }],
+    "frame 0: error is null, not a serialized error",
+  ],
+  [
+    "fault without an error",
+    [{ t: "fault", error: null }],
+    "frame 0: error is null, not a serialized error",
+  ],
+  ["an unknown type", [{ t: "hello" }], 'frame 0: unknown frame type "hello"'],
+  [
+    "a hostile error name",
+    [{ t: "fault", error: { name: { toString: 1 }, message: "m" } }],
+    "frame 0: error.name is an object",
+  ],
+  [
+    "fields that are not an object",
+    [{ t: "fault", error: { name: "Error", message: "m", fields: [1] } }],
+    "frame 0: error.fields is an array",
+  ],
+  [
+    "a cause chain too deep",
+    [{ t: "fault", error: deepCause(40) }],
+    "frame 0: error" + ".cause".repeat(17) + " nests causes deeper than 16",
+  ],
+  [
+    "replies out of order",
+    [{ t: "replies", id: 1, ack: 3, r: [2, 1, 0, 1, 1, 0] }],
+    "frame 0: replies.r[3] is the number 1, not a seq after 2",
+  ],
+];
+
+function deepCause(depth: number): unknown {
+  let error: Record<string, unknown> = { name: "Error", message: "bottom" };
+  for (let i = 0; i < depth; i++) error = { name: "Error", message: `level ${i}`, cause: error };
+  return error;
+}
+
+test("a malformed batch crashes its guest, not the host, and the actor recovers", async (t) => {
+  for (const placement of UNTRUSTED) {
+    await t.step(placement, async () => {
+      await using system = await forgiving("frames");
+      const saboteur = await spawnSaboteur(system, placement);
+      for (const [what, value, problem] of MALFORMED) {
+        const crashed = nextEvent(system.events, "crashed");
+        saboteur.tell("post", { value });
+        // Behind the bad batch in the same delivery frame: pending when the guest is found out.
+        await rejects(saboteur.ask("ping", {}), (error: unknown) => {
+          ok(error instanceof ActorCrashedError, `${what}: ${error}`);
+          const expected = placement === "process" && !Array.isArray(value)
+            ? "The wire to the subprocess of /saboteur broke: A message on the pipe is not a batch of frames"
+            : `The ${guestOf(placement)} sent a malformed frame: ${problem}`;
+          equal(causeOf(error), expected, what);
+          return true;
+        });
+        equal((await crashed).path, "/saboteur");
+        equal(await saboteur.ask("ping", {}), "pong", `${what}: the actor recovered`);
+      }
+    });
+  }
+});
+
+test("a sequence number the host never delivered crashes the guest", async (t) => {
+  for (const placement of UNTRUSTED) {
+    await t.step(placement, async () => {
+      await using system = await forgiving("frames");
+      const saboteur = await spawnSaboteur(system, placement);
+      const cases: [Mutation, RegExp][] = [
+        [
+          { path: ["ack"], op: "set", value: 1_000_000 },
+          /^replies\.ack 1000000 was never delivered to \/saboteur \(last: \d+\)$/,
+        ],
+        [
+          { path: ["r"], op: "set", value: [] },
+          /^replies\.ack \d+ passes the ask at seq \d+ without answering it$/,
+        ],
+        [{ path: ["ack"], op: "set", value: 0 }, /^replies\.r answers seq \d+, past its ack 0$/],
+      ];
+      for (const [mutation, problem] of cases) {
+        await rejects(saboteur.ask("mutate", mutation), (error: unknown) => {
+          ok(error instanceof ActorCrashedError, String(error));
+          const message = causeOf(error);
+          const prefix = `The ${guestOf(placement)} sent a malformed frame: `;
+          ok(message.startsWith(prefix), message);
+          ok(problem.test(message.slice(prefix.length)), message);
+          return true;
+        });
+        equal(await saboteur.ask("ping", {}), "pong");
+      }
+    });
+  }
+});
+
+/** A pipe message: the magic, the body's length, then the body. */
+function pipeMessage(body: Uint8Array): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(8 + body.byteLength);
+  out.set([0xff, 0x54, 0x52, 0x50]);
+  new DataView(out.buffer).setUint32(4, body.byteLength, true);
+  out.set(body, 8);
+  return out;
+}
+
+test("a subprocess that writes a message that does not decode is ended, not the host", async () => {
+  await using system = await forgiving("pipe");
+  const saboteur = await spawnSaboteur(system, "process");
+  const bodies: [string, Uint8Array, RegExp][] = [
+    ["JSON that does not parse", new TextEncoder().encode("J{not json"), /JSON/],
+    ["V8 data that does not deserialize", new Uint8Array([0x56, 0xff, 0x0f, 0x6f, 0x7b]), /./],
+    ["an unknown tag", new Uint8Array([0x00, 1, 2, 3]), /not a batch of frames/],
+  ];
+  const huge = pipeMessage(new Uint8Array([0x4a, 0x5b]));
+  new DataView(huge.buffer).setUint32(4, 0xffff_fff0, true);
+  const messages: (readonly [string, Uint8Array<ArrayBuffer>, RegExp])[] = [
+    ...bodies.map(([what, body, reason]) => [what, pipeMessage(body), reason] as const),
+    [
+      "a header announcing 4 GiB",
+      huge,
+      /A message on the pipe announces 4294967280 bytes, more than the 536870912 accepted$/,
+    ],
+  ];
+  for (const [what, bytes, reason] of messages) {
+    saboteur.tell("bytes", { bytes });
+    await rejects(saboteur.ask("ping", {}), (error: unknown) => {
+      ok(error instanceof ActorCrashedError, `${what}: ${error}`);
+      const message = (error.cause as Error).message;
+      ok(message.startsWith("The wire to the subprocess of /saboteur broke: "), message);
+      ok(reason.test(message), `${what}: ${message}`);
+      return true;
+    });
+    equal(await saboteur.ask("ping", {}), "pong", `${what}: the actor recovered`);
+  }
+});
+
+/** Frames with the right field names and doubtful values. */
+const frameLike: fc.Arbitrary<unknown> = fc.record({
+  t: fc.constantFrom(
+    "ready",
+    "spawn_failed",
+    "replies",
+    "crashed",
+    "stopped",
+    "fault",
+    "exit",
+    "call",
+    "pong",
+    "deliver",
+    "__proto__",
+  ),
+  // Never a real actor's id (they count from 1): a well-formed frame for the saboteur itself, a
+  // `stopped` say, would be believed.
+  id: fc.oneof(fc.integer({ min: -3, max: 0 }), fc.anything({ maxDepth: 1 })),
+  seq: fc.oneof(fc.integer({ min: -2, max: 5 }), fc.anything({ maxDepth: 1 })),
+  ack: fc.oneof(fc.integer({ min: -2, max: 5 }), fc.anything({ maxDepth: 1 })),
+  r: fc.oneof(
+    fc.array(fc.oneof(fc.integer({ min: -1, max: 5 }), fc.anything({ maxDepth: 1 }))),
+    fc.anything({ maxDepth: 1 }),
+  ),
+  error: fc.oneof(
+    fc.record({ name: fc.anything({ maxDepth: 1 }), message: fc.anything({ maxDepth: 1 }) }, {
+      requiredKeys: [],
+    }),
+    fc.anything({ maxDepth: 2 }),
+  ),
+  code: fc.anything({ maxDepth: 1 }),
+  n: fc.anything({ maxDepth: 1 }),
+  op: fc.constantFrom("tell", "send", "ask", "stop", "x"),
+  kind: fc.anything({ maxDepth: 1 }),
+}, { requiredKeys: ["t"] });
+
+const garbageBatch: fc.Arbitrary<unknown> = fc.oneof(
+  fc.anything({
+    maxDepth: 3,
+    withMap: true,
+    withSet: true,
+    withDate: true,
+    withTypedArray: true,
+    withBigInt: true,
+    withNullPrototype: true,
+    withSparseArray: true,
+  }),
+  fc.array(fc.oneof(frameLike, fc.anything({ maxDepth: 2 })), { maxLength: 4 }),
+);
+
+/** Pings until the actor answers; while its guest is being replaced, asks fail as crashes. */
+async function recovered(
+  saboteur: { ask(kind: "ping", msg: Record<string, never>): Promise<"pong"> },
+) {
+  for (let i = 0; i < 50; i++) {
+    try {
+      equal(await saboteur.ask("ping", {}), "pong");
+      return;
+    } catch (error) {
+      ok(error instanceof ActorCrashedError, String(error));
+    }
+  }
+  fail("the actor never recovered");
+}
+
+test("the host survives any batch a guest posts, and the actor recovers", async (t) => {
+  for (const placement of UNTRUSTED) {
+    await t.step(placement, async () => {
+      await using system = await forgiving("frames");
+      const saboteur = await spawnSaboteur(system, placement);
+      await fc.assert(
+        fc.asyncProperty(garbageBatch, async (value) => {
+          saboteur.tell("post", { value });
+          await recovered(saboteur);
+          assertNotPolluted();
+        }),
+        { numRuns: placement === "shared" ? 30 : 20 },
+      );
+    });
+  }
+});
+
+/**
+ * Changes to the frame that answers `mutate`. Left out: the changes that turn it into another
+ * well-formed frame (of another type, or for another actor, or a new frame in its place) or drop
+ * it. They make the answer
+ * vanish, which no check of a frame can tell from a guest that is slow to answer.
+ */
+const mutation: fc.Arbitrary<Mutation> = fc.record({
+  path: fc.constantFrom<(string | number)[]>(
+    [],
+    ["t"],
+    ["id"],
+    ["ack"],
+    ["r"],
+    ["r", 0],
+    ["r", 1],
+    ["r", 2],
+    ["r", 3],
+    ["r", "length"],
+  ),
+  op: fc.constantFrom("set", "delete", "append"),
+  value: fc.oneof(
+    fc.integer({ min: -2, max: 60 }),
+    fc.constantFrom("ready", "stopped", "crashed", "replies", "pong", 0, 1, 2, -1),
+    frameLike,
+    fc.anything({ maxDepth: 2 }),
+  ),
+}).filter(({ path, op, value }) => {
+  if (path.length === 0) return op === "set" && checkFromGuest([value]) !== undefined;
+  if (op !== "set" || path.length !== 1) return true;
+  if (path[0] === "t") return value !== "ready" && value !== "stopped" && value !== "replies";
+  return path[0] !== "id" || !Number.isSafeInteger(value);
+});
+
+test("the host survives any change to a frame a guest sends, and no ask hangs", async (t) => {
+  for (const placement of UNTRUSTED) {
+    await t.step(placement, async () => {
+      await using system = await forgiving("frames");
+      const saboteur = await spawnSaboteur(system, placement);
+      await fc.assert(
+        fc.asyncProperty(mutation, async (change) => {
+          const outcome = saboteur.ask("mutate", change, { timeoutMs: 30_000 }).then(
+            (value) => ({ value }),
+            (error: unknown) => ({ error }),
+          );
+          await recovered(saboteur);
+          const settled = await outcome;
+          if ("value" in settled) equal(typeof settled.value, "number");
+          else {
+            ok(
+              settled.error instanceof ActorCrashedError ||
+                settled.error instanceof InvalidMessageError,
+              String(settled.error),
+            );
+          }
+          assertNotPolluted();
+        }),
+        { numRuns: placement === "shared" ? 40 : 25 },
+      );
+    });
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// F. Replies are validated on the host too
+// ---------------------------------------------------------------------------------------------
+
+test("a reply too costly to validate is refused on the host without reading it path by path", async (t) => {
+  for (const placement of UNTRUSTED) {
+    await t.step(placement, async () => {
+      await using system = await ActorSystem.start({ name: "replies" });
+      const saboteur = await spawnSaboteur(system, placement);
+      await rejects(
+        saboteur.ask("bomb", { levels: 60 }),
+        invalid(
+          "/saboteur",
+          "bomb",
+          "reply (root): reaches the same objects from too many places to be validated",
+        ),
+      );
+      equal(await saboteur.ask("ping", {}), "pong");
+    });
+  }
+});
+
+test("a reply a guest rewrote after its own validation is refused on the host", async (t) => {
+  for (const placement of UNTRUSTED) {
+    await t.step(placement, async () => {
+      await using system = await ActorSystem.start({ name: "replies" });
+      const saboteur = await spawnSaboteur(system, placement);
+      await rejects(
+        saboteur.ask("rewrite", {}),
+        invalid(
+          "/saboteur",
+          "rewrite",
+          "reply (root): Invalid input: expected number, received object",
+        ),
+      );
+      equal(await saboteur.ask("ping", {}), "pong", "a bad reply is not a crash");
+      equal(system.stats().actors[0].restarts, 0);
+    });
   }
 });

@@ -155,6 +155,17 @@ Deno.test("the codec refuses what cannot cross a process with a DataCloneError",
   deepEqual(decodeFrames(encodeFrames([shared]).subarray(8)), [shared]);
 });
 
+Deno.test("a small batch with many paths to the same objects is encoded in proportion to its size", () => {
+  let bomb: unknown = [1];
+  for (let i = 0; i < 60; i++) bomb = [bomb, bomb]; // 61 arrays, 2^60 paths
+  const bytes = encodeFrames([{ t: "replies", id: 1, ack: 1, r: [1, 1, bomb] }]);
+  equal(bytes[8], 0x56, "V8's serializer, which writes each object once");
+  assert(bytes.byteLength < 4_096, `${bytes.byteLength} bytes`);
+  const [frame] = decodeFrames<{ r: unknown[] }>(bytes.subarray(8));
+  const top = frame.r[2] as unknown[];
+  equal(top[0], top[1], "the sharing survives");
+});
+
 Deno.test("the frame reader finds every batch however the stream is cut, and skips stray text", () => {
   const batch = fc.array(fc.record({ t: fc.constant("x"), n: fc.integer(), s: fc.string() }), {
     minLength: 1,

@@ -16,7 +16,16 @@ import {
   MailboxFullError,
   SpawnError,
 } from "../errors.ts";
-import { deserializeError, type SerializedError, serializeError } from "../mailbox/wire.ts";
+import {
+  checkFromGuest,
+  deserializeError,
+  REPLY_ERROR,
+  REPLY_INVALID,
+  REPLY_OK,
+  type SerializedError,
+  serializeError,
+  type ToHost,
+} from "../mailbox/wire.ts";
 import { QuotaError } from "./fixtures/counter.ts";
 
 /** Serializes, clones as `postMessage` would, and rebuilds. */
@@ -510,4 +519,132 @@ Deno.test("the serialized form of an error is plain data", () => {
   deepEqual(data.fields, { code: "E_QUOTA", limit: 1 });
   notEqual(data.cause, undefined);
   equal((data.cause as SerializedError).name, "TypeError");
+});
+
+// ---- checking what a guest sends --------------------------------------------------------------
+
+/** Every frame a guest may send, as Troupe's own guest writes it. */
+const WELL_FORMED: ToHost[] = [
+  { t: "ready", id: 1 },
+  { t: "spawn_failed", id: 2, error: serializeError(new TypeError("no")) },
+  {
+    t: "replies",
+    id: 3,
+    ack: 9,
+    r: [
+      4,
+      REPLY_OK,
+      { any: ["value"] },
+      5,
+      REPLY_INVALID,
+      serializeError(new Error("x")),
+      9,
+      REPLY_ERROR,
+      serializeError(new Error("y")),
+    ],
+  },
+  { t: "replies", id: 3, ack: 0, r: [] },
+  {
+    t: "crashed",
+    id: 4,
+    seq: -1,
+    error: serializeError(new AggregateError([new Error("a")], "m", { cause: new Error("c") })),
+  },
+  { t: "stopped", id: 5 },
+  { t: "fault", error: serializeError("a string") },
+  { t: "exit", code: 3 },
+  { t: "call", id: 6, call: 1, op: "ask", kind: "get", payload: null, timeoutMs: 10 },
+  { t: "call", id: 6, call: 2, op: "tell", kind: "x", payload: 1, invalid: serializeError(1) },
+  { t: "pong", n: 4 },
+];
+
+Deno.test("checkFromGuest accepts every frame Troupe's guest sends", () => {
+  equal(checkFromGuest(structuredClone(WELL_FORMED)), undefined);
+  equal(checkFromGuest(JSON.parse(JSON.stringify(WELL_FORMED))), undefined);
+  equal(checkFromGuest([]), undefined);
+  fc.assert(
+    fc.property(fc.anything(), fc.string(), (thrown, message) => {
+      const error = serializeError(
+        thrown instanceof Error ? thrown : new Error(message, { cause: thrown }),
+      );
+      equal(checkFromGuest(structuredClone([{ t: "fault", error }])), undefined);
+    }),
+  );
+});
+
+Deno.test("checkFromGuest names the first problem and never throws, whatever arrives", () => {
+  equal(checkFromGuest(42), "the batch is the number 42, not an array of frames");
+  equal(checkFromGuest([null]), "frame 0: null is not a frame");
+  equal(
+    checkFromGuest([{ t: "replies", r: null }]),
+    "frame 0: replies.id is undefined, not a whole number",
+  );
+  equal(
+    checkFromGuest([{ t: "replies", id: 1.5 }]),
+    "frame 0: replies.id is the number 1.5, not a whole number",
+  );
+  equal(checkFromGuest([{ t: "ready", id: 1 }, { t: "x" }]), 'frame 1: unknown frame type "x"');
+  equal(
+    checkFromGuest([{ t: "replies", id: 1, ack: 2, r: [1, 7, null] }]),
+    "frame 0: replies.r[1] is the number 7, not a reply status",
+  );
+  equal(
+    checkFromGuest([{ t: "replies", id: 1, ack: 2, r: [1, 1] }]),
+    "frame 0: replies.r has 2 items, not triples",
+  );
+  const shared = { name: "Error", message: "m" };
+  equal(
+    checkFromGuest([{ t: "fault", error: { name: "E", message: "m", errors: [shared, shared] } }]),
+    "frame 0: error.errors[1] repeats an error found elsewhere in the frame",
+  );
+  fc.assert(
+    fc.property(
+      fc.oneof(
+        fc.anything({
+          withMap: true,
+          withSet: true,
+          withNullPrototype: true,
+          withSparseArray: true,
+        }),
+        fc.array(
+          fc.record({ t: fc.constantFrom(...WELL_FORMED.map((f) => f.t)), id: fc.anything() }, {
+            requiredKeys: [],
+          }),
+        ),
+      ),
+      (value) => {
+        const problem = checkFromGuest(value);
+        ok(problem === undefined || typeof problem === "string");
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
+
+Deno.test("checkFromGuest refuses any one field of a frame set to a wrong type", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: WELL_FORMED.length - 1 }),
+      fc.nat(),
+      fc.oneof(
+        fc.constant(undefined),
+        fc.constant(null),
+        fc.constant("s"),
+        fc.constant({}),
+        fc.constant(1.5),
+      ),
+      (index, pick, value) => {
+        const frame = structuredClone(WELL_FORMED[index]) as unknown as Record<string, unknown>;
+        const keys = Object.keys(frame).filter((key) =>
+          !["payload", "timeoutMs", "invalid"].includes(key)
+        );
+        const key = keys[pick % keys.length];
+        if (key === "n" && typeof value === "number") return; // pong.n is any number
+        if (key === "kind" && typeof value === "string") return; // call.kind is any string
+        frame[key] = value;
+        notEqual(checkFromGuest([frame]), undefined, `${frame.t}.${key} = ${String(value)}`);
+      },
+    ),
+    { numRuns: 500 },
+  );
 });
