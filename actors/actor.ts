@@ -15,6 +15,7 @@ import {
   ActorCrashedError,
   ActorStoppedError,
   AskTimeoutError,
+  HandlerTimeoutError,
   MailboxClosedError,
   MailboxFullError,
   SpawnError,
@@ -35,7 +36,7 @@ import { type KindEntry, kindTable, validate } from "./cell.ts";
 import type { ActorDefinition, Protocol } from "./define.ts";
 import type { Endpoint, EndpointMember } from "./endpoint.ts";
 import type { ActorRef, AskOptions, SendOptions, StopOptions, TellOptions } from "./ref.ts";
-import { newSlot, readSlot, resetSlot, type SlotReading, STOP } from "./_slot.ts";
+import { newSlot, readSlot, resetSlot, type SlotReading, STOP, wallNow } from "./_slot.ts";
 
 /** Where an actor runs. */
 export type Placement = "local" | "worker" | "shared" | "process";
@@ -144,6 +145,8 @@ interface Envelope {
   seq: number;
   deliveries: number;
   errors: Error[] | undefined;
+  /** When its delivery frame left (`performance.now()`): a subprocess's handler timeout counts from it. */
+  sentAt: number;
 }
 
 /** At most this many delivery frames per actor travel unacknowledged: later messages batch up. */
@@ -202,8 +205,10 @@ export class ActorCore implements EndpointMember {
   #lastError: Error | undefined;
   /** Tells whose handler failed during a recycle, to redeliver ahead of what the guest held. */
   #requeue: Envelope[] = [];
-  /** A handler past its time, while the host finds out whether the guest's thread still turns. */
-  #overdue: number | undefined;
+  /** While the host finds out whether the thread of an overdue handler still turns. */
+  #overdueTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When the ledger last shrank (`performance.now()`). */
+  #lastAckAt = 0;
 
   constructor(
     def: ActorDefinition,
@@ -444,7 +449,16 @@ export class ActorCore implements EndpointMember {
     reply: AskReply | undefined,
   ): Envelope {
     this.#checkTransfer(entry, transfer);
-    return { entry, payload, transfer, reply, seq: 0, deliveries: 0, errors: undefined };
+    return {
+      entry,
+      payload,
+      transfer,
+      reply,
+      seq: 0,
+      deliveries: 0,
+      errors: undefined,
+      sentAt: 0,
+    };
   }
 
   /** Messages flow while running, and while a stop drains the mailbox. */
@@ -500,6 +514,7 @@ export class ActorCore implements EndpointMember {
     let transfer: Transferable[] | undefined;
     /** The attempt of each message, once one of them is a redelivery. */
     let attempts: number[] | undefined;
+    const now = performance.now();
     while (room > 0) {
       const envelope = this.#mailbox.tryTake();
       if (envelope === undefined) break;
@@ -509,6 +524,7 @@ export class ActorCore implements EndpointMember {
       }
       envelope.seq = this.#nextSeq++;
       envelope.deliveries++;
+      envelope.sentAt = now;
       if (attempts === undefined && envelope.deliveries > 1) {
         attempts = new Array<number>(m.length >> 1).fill(1);
       }
@@ -629,6 +645,7 @@ export class ActorCore implements EndpointMember {
 
   #ack(seq: number): void {
     let front = this.#ledger.peek();
+    if (front !== undefined && front.seq <= seq) this.#lastAckAt = performance.now();
     while (front !== undefined && front.seq <= seq) {
       this.#ledger.shift();
       if (this.#skipped.size === 0 || !this.#skipped.delete(front.seq)) this.#processed++;
@@ -768,6 +785,71 @@ export class ActorCore implements EndpointMember {
     if (this.#status === "crashed" || this.#status === "down") return;
     if (this.#status === "starting") this.#ready.reject(error);
     this.#fail(error);
+  }
+
+  // ---- handler timeouts --------------------------------------------------------------------
+
+  /**
+   * With `handlerTimeoutMs`, called on every heartbeat tick: a handler running past the limit is a
+   * crash with `HandlerTimeoutError`. The host pings the guest and waits `graceMs`: if the guest
+   * answered, its thread still turns (an async handler), so this incarnation is fenced and the
+   * actor restarts in the same guest; if not, a synchronous handler holds the thread, so the
+   * guest is replaced (`abandon` is told when that leaves a thread behind).
+   */
+  checkHandler(graceMs: number, abandon: (actor: ActorCore, error: Error) => void): void {
+    const limit = this.options.handlerTimeoutMs;
+    const endpoint = this.#endpoint;
+    if (
+      limit === undefined || this.#status !== "running" || this.#overdueTimer !== undefined ||
+      endpoint === undefined || !endpoint.alive || !this.#inGuest
+    ) return;
+    const seq = this.#overdueSeq(endpoint, limit);
+    if (seq === undefined) return;
+    const id = this.id;
+    const asked = performance.now();
+    endpoint.ping();
+    this.#overdueTimer = setTimeout(() => {
+      this.#overdueTimer = undefined;
+      if (
+        this.#endpoint !== endpoint || this.id !== id || this.#status !== "running" ||
+        !endpoint.alive || this.#overdueSeq(endpoint, limit) !== seq
+      ) return; // it finished, or the actor moved on, meanwhile
+      const kind = this.#ledger.at(seq - this.#ledgerBase())?.entry.kind ?? "unknown";
+      const error = new HandlerTimeoutError(this.path, kind, limit);
+      if (endpoint.lastHeard >= asked) {
+        this.#fence(seq, error);
+        return;
+      }
+      if (endpoint.kind === "worker" || endpoint.kind === "shared") abandon(this, error);
+      endpoint.die(error); // lost() charges the running message
+    }, graceMs);
+  }
+
+  /** The seq of a handler running past `limit`, if any. */
+  #overdueSeq(endpoint: Endpoint, limit: number): number | undefined {
+    if (endpoint.kind === "process") {
+      // No shared memory: the oldest unacknowledged message is taken as running since it was
+      // delivered or since the message before it was acknowledged, whichever is later.
+      const front = this.#ledger.peek();
+      if (front === undefined) return undefined;
+      const since = Math.max(front.sentAt, this.#lastAckAt);
+      return performance.now() - since > limit ? front.seq : undefined;
+    }
+    const reading = readSlot(this.slot, this.#ledgerBase() - 1);
+    if (reading.running === undefined) return undefined;
+    return wallNow() - reading.started > limit ? reading.running : undefined;
+  }
+
+  /**
+   * Gives up on an incarnation whose async handler overran: its later frames are ignored (the
+   * restart gives the actor a new wire id and slot), the guest drops the cell and aborts its
+   * `ctx.signal`, and the overdue message is charged as a crash's.
+   */
+  #fence(seq: number, error: Error): void {
+    Atomics.store(this.slot, STOP, 1);
+    this.#endpoint?.post({ t: "fence", id: this.id, error: serializeError(error) });
+    this.#inGuest = false;
+    this.#crashed(seq, error);
   }
 
   #fail(error: Error): void {
@@ -927,6 +1009,8 @@ export class ActorCore implements EndpointMember {
   }
 
   async #stop(timeoutMs: number): Promise<void> {
+    clearTimeout(this.#overdueTimer);
+    this.#overdueTimer = undefined;
     if (this.#status === "stopped") return;
     const wasStarting = this.#status === "starting";
     const wasRunning = this.#status === "running";

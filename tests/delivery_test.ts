@@ -1,6 +1,14 @@
-import { deepEqual, equal } from "node:assert/strict";
-import { ActorSystem, child, type DeadLetter, supervisor, type SystemEvent } from "../mod.ts";
-import { Dying, Slow } from "./fixtures/delivery.ts";
+import { deepEqual, equal, ok as assert, rejects, throws } from "node:assert/strict";
+import {
+  ActorCrashedError,
+  ActorSystem,
+  child,
+  type DeadLetter,
+  HandlerTimeoutError,
+  supervisor,
+  type SystemEvent,
+} from "../mod.ts";
+import { Dying, Slow, Stuck } from "./fixtures/delivery.ts";
 import { nextEvent, test, waitForFlag } from "./_helpers.ts";
 
 const calm = supervisor({
@@ -107,4 +115,137 @@ test("one_for_all: a tell that throws while a sibling's crash recycles its actor
     event.type === "crashed" ? [[event.path, event.error.message]] : []
   );
   deepEqual(crashes, [["/sibling", "sibling crash"], ["/slow", "interrupted by the recycle"]]);
+});
+
+/** The crashed and hung events of a system, as `[type, path, error class, message]`. */
+function failures(events: readonly SystemEvent[]): unknown[][] {
+  return events.flatMap((event) =>
+    event.type === "crashed" || event.type === "hung"
+      ? [[event.type, event.path, event.error.constructor.name, event.error.message]]
+      : []
+  );
+}
+
+const beat = { intervalMs: 20, timeoutMs: 10_000 };
+
+test("handlerTimeoutMs: an async handler that never settles is fenced and restarted in place", async () => {
+  await using system = await ActorSystem.start({ name: "never", root: calm, heartbeat: beat });
+  const events: SystemEvent[] = [];
+  system.events.on((event) => events.push(event));
+  const stuck = await system.spawn(Stuck, {
+    handlerTimeoutMs: 200,
+    delivery: "at_least_once",
+    maxDeliveries: 2,
+  });
+  const before = await stuck.ask("ping", {});
+  const running = ints(1);
+  const restarted = nextEvent(system.events, "restarted");
+  const quarantined = nextEvent(system.events, "dead_letter");
+  stuck.tell("never", { running });
+  await waitForFlag(running);
+  await restarted;
+  // At least once: charged once per timeout, quarantined after maxDeliveries (2).
+  const letter = (await quarantined).letter;
+  equal(letter.reason, "quarantined");
+  equal(letter.errors?.length, 2);
+  for (const error of letter.errors ?? []) {
+    assert(error instanceof HandlerTimeoutError);
+    equal(error.message, 'Handler of "never" in /stuck did not settle within 200 ms');
+  }
+  assert((await stuck.ask("ping", {})) !== before);
+  // The same thread runs the new cell: the guest was kept.
+  equal(await stuck.ask("cells", {}), 3);
+  const message = 'Handler of "never" in /stuck did not settle within 200 ms';
+  deepEqual(failures(events), [
+    ["crashed", "/stuck", "HandlerTimeoutError", message],
+    ["crashed", "/stuck", "HandlerTimeoutError", message],
+  ]);
+  equal(system.stats().abandonedThreads, 0);
+});
+
+test("handlerTimeoutMs: a synchronous handler past it has its worker replaced and its thread abandoned", async () => {
+  await using system = await ActorSystem.start({ name: "spin", root: calm, heartbeat: beat });
+  const events: SystemEvent[] = [];
+  system.events.on((event) => events.push(event));
+  const stuck = await system.spawn(Stuck, { handlerTimeoutMs: 200 });
+  const running = ints(1);
+  const restarted = nextEvent(system.events, "restarted");
+  stuck.tell("spin", { running });
+  const pending = stuck.ask("ping", {}, { timeoutMs: 30_000 });
+  await waitForFlag(running);
+  await restarted;
+  // The ask was prefetched behind the spinning tell, never started: redelivered, answered.
+  equal(typeof await pending, "string");
+  equal(await stuck.ask("cells", {}), 1, "a new worker runs the actor");
+  const message = 'Handler of "spin" in /stuck did not settle within 200 ms';
+  deepEqual(failures(events), [
+    ["hung", "/stuck", "HandlerTimeoutError", message],
+    ["crashed", "/stuck", "HandlerTimeoutError", message],
+  ]);
+  const letters = system.deadLetters();
+  deepEqual(letters.map((l) => [l.kind, l.reason, l.error?.message]), [[
+    "spin",
+    "crashed",
+    message,
+  ]]);
+  assert(letters[0].error instanceof HandlerTimeoutError);
+  equal(system.stats().abandonedThreads, 1);
+});
+
+test("handlerTimeoutMs: ctx.working() extends the deadline of a long handler", async () => {
+  await using system = await ActorSystem.start({ name: "working", root: calm, heartbeat: beat });
+  const events: SystemEvent[] = [];
+  system.events.on((event) => events.push(event));
+  const stuck = await system.spawn(Stuck, { handlerTimeoutMs: 200 });
+  const beats = await stuck.ask("long", { ms: 800, beatMs: 20 });
+  assert(beats > 0);
+  deepEqual(failures(events), []);
+});
+
+test("handlerTimeoutMs in a subprocess: an async handler is fenced, a synchronous one SIGKILLed", async () => {
+  await using system = await ActorSystem.start({ name: "process", root: calm, heartbeat: beat });
+  const events: SystemEvent[] = [];
+  system.events.on((event) => events.push(event));
+  const stuck = await system.spawn(Stuck, { placement: "process", handlerTimeoutMs: 300 });
+  const first = await stuck.ask("ping", {});
+
+  let restarted = nextEvent(system.events, "restarted");
+  await rejects(stuck.ask("long", { ms: 60_000, beatMs: 60_000 }, { timeoutMs: 30_000 }), {
+    name: "HandlerTimeoutError",
+    message: 'Handler of "long" in /stuck did not settle within 300 ms',
+  });
+  await restarted;
+  const second = await stuck.ask("ping", {});
+  assert(second !== first);
+  equal(await stuck.ask("cells", {}), 2, "fenced: the same subprocess runs the new cell");
+
+  restarted = nextEvent(system.events, "restarted");
+  await rejects(stuck.ask("burn", { ms: 60_000 }, { timeoutMs: 30_000 }), (error: unknown) => {
+    assert(error instanceof ActorCrashedError);
+    assert(error.cause instanceof HandlerTimeoutError);
+    equal(error.cause.message, 'Handler of "burn" in /stuck did not settle within 300 ms');
+    return true;
+  });
+  await restarted;
+  equal(await stuck.ask("cells", {}), 1, "SIGKILLed: a new subprocess runs the actor");
+  deepEqual(failures(events).map((f) => f.slice(0, 3)), [
+    ["crashed", "/stuck", "HandlerTimeoutError"],
+    ["crashed", "/stuck", "HandlerTimeoutError"],
+  ]);
+  equal(system.stats().abandonedThreads, 0);
+});
+
+test("handlerTimeoutMs is validated like the other options", async () => {
+  throws(() => child("stuck", Stuck, { handlerTimeoutMs: -1 }), {
+    name: "RangeError",
+    message: 'Cannot declare child "stuck": handlerTimeoutMs must be greater than 0, received -1',
+  });
+  await using system = await ActorSystem.start({ name: "options", heartbeat: false });
+  await rejects(
+    system.spawn(Stuck, { handlerTimeoutMs: "1s" as unknown as number }),
+    {
+      name: "TypeError",
+      message: 'Cannot spawn "stuck": handlerTimeoutMs must be of type number, received "1s"',
+    },
+  );
 });
