@@ -8,7 +8,7 @@ import {
   supervisor,
   type SystemEvent,
 } from "../mod.ts";
-import { Dying, Slow, Stuck } from "./fixtures/delivery.ts";
+import { Dying, Rejecting, Slow, Stuck } from "./fixtures/delivery.ts";
 import { nextEvent, test, waitForFlag } from "./_helpers.ts";
 
 const calm = supervisor({
@@ -80,6 +80,46 @@ test("at most once: one Deno.exit among 5,000 tells dead-letters the running mes
   equal(letters[0].error?.message, "The worker guest exited with code 3");
   for (let id = 0; id < total; id++) {
     equal(Atomics.load(seen, id), id === 2_500 ? 0 : 1, `message ${id}`);
+  }
+});
+
+test("shared worker: an unhandled rejection is charged to the running message, not to other actors", async () => {
+  const total = 1_000;
+  const seenA = ints(total);
+  const seenB = ints(total);
+  await using system = await ActorSystem.start({
+    name: "shared-fault",
+    root: calm,
+    sharedWorkers: 1,
+    heartbeat: false,
+  });
+  const options = { placement: "shared", delivery: "at_least_once" } as const;
+  const a = await system.spawn(Rejecting, {
+    ...options,
+    name: "a",
+    args: { seen: seenA, reject: 500 },
+    maxDeliveries: 1,
+  });
+  const b = await system.spawn(Rejecting, {
+    ...options,
+    name: "b",
+    args: { seen: seenB, reject: -1 },
+    maxDeliveries: 1,
+  });
+  for (let id = 0; id < total; id++) {
+    a.tell("work", { id });
+    b.tell("work", { id });
+  }
+  equal(await a.ask("done", {}, { timeoutMs: 60_000 }), true);
+  equal(await b.ask("done", {}, { timeoutMs: 60_000 }), true);
+  const letters = system.deadLetters();
+  deepEqual(letters.map((letter) => [letter.path, ids([letter])[0], letter.reason]), [
+    ["/a", 500, "quarantined"],
+  ]);
+  equal(letters[0].error?.message, "Uncaught error in a shared guest: unhandled 500");
+  for (let id = 0; id < total; id++) {
+    equal(Atomics.load(seenA, id), id === 500 ? 0 : 1, `a: message ${id}`);
+    equal(Atomics.load(seenB, id), 1, `b: message ${id}`);
   }
 });
 
