@@ -16,6 +16,13 @@
  * `running !== finished`. Seqs are stored modulo 2³²; the host widens them against the oldest
  * unacknowledged seq, which is never more than the prefetch window away.
  *
+ * The cost per message is what shapes the writes: `running` is an `Atomics.store` (which also
+ * publishes the plain store of the previous `finished` before it), `finished` a plain store, and
+ * `started` is written only when the actor has a `handlerTimeoutMs` (`performance.now()` costs
+ * ~100 ns here). The host reads `running` first; a `finished` it reads stale can only make a
+ * finished message look running (charged), never a running one look finished. When the host reads
+ * after a message from the guest (an exit notice, a fault), every write before it is visible.
+ *
  * @module
  */
 
@@ -86,11 +93,16 @@ export class SlotWriter {
   readonly #flags: Int32Array;
   readonly #times: Float64Array;
 
+  /** Whether starts are timed (the actor has a `handlerTimeoutMs`). */
+  readonly #timed: boolean;
+
   /**
    * @param buffer The slot the host made for this cell. A buffer that only holds a stop flag (4
    * bytes) is accepted: the rest is then recorded where nobody reads it.
+   * @param timed Record each message's start time (for `handlerTimeoutMs`).
    */
-  constructor(buffer: SharedArrayBuffer) {
+  constructor(buffer: SharedArrayBuffer, timed = false) {
+    this.#timed = timed;
     this.#stop = new Int32Array(buffer, 0, 1);
     const record = buffer.byteLength >= SLOT_BYTES ? buffer : new SharedArrayBuffer(SLOT_BYTES);
     this.#flags = new Int32Array(record, 0, SLOT_BYTES >> 2);
@@ -104,13 +116,13 @@ export class SlotWriter {
 
   /** Message `seq` starts now. */
   begin(seq: number): void {
-    this.#times[STARTED] = wallNow();
+    if (this.#timed) this.#times[STARTED] = wallNow();
     Atomics.store(this.#flags, RUNNING, seq | 0);
   }
 
   /** Message `seq` has finished (its handler returned or settled). */
   end(seq: number): void {
-    Atomics.store(this.#flags, FINISHED, seq | 0);
+    this.#flags[FINISHED] = seq | 0; // published by the next begin(), or by the next postMessage
   }
 
   /** The running handler is making progress: its timeout counts from now. */

@@ -321,6 +321,7 @@ export class ActorCore implements EndpointMember {
       stop: this.slot.buffer,
       trusted: endpoint.kind === "local",
       maxDeliveries: this.options.delivery === "at_least_once" ? this.options.maxDeliveries : 1,
+      timed: this.options.handlerTimeoutMs !== undefined,
       crash: crash === undefined ? undefined : serializeError(crash),
     });
   }
@@ -514,7 +515,8 @@ export class ActorCore implements EndpointMember {
     let transfer: Transferable[] | undefined;
     /** The attempt of each message, once one of them is a redelivery. */
     let attempts: number[] | undefined;
-    const now = performance.now();
+    // A subprocess's handler timeout counts from the delivery: only then is the time needed.
+    const now = this.options.handlerTimeoutMs === undefined ? 0 : performance.now();
     while (room > 0) {
       const envelope = this.#mailbox.tryTake();
       if (envelope === undefined) break;
@@ -645,7 +647,9 @@ export class ActorCore implements EndpointMember {
 
   #ack(seq: number): void {
     let front = this.#ledger.peek();
-    if (front !== undefined && front.seq <= seq) this.#lastAckAt = performance.now();
+    if (front !== undefined && front.seq <= seq && this.options.handlerTimeoutMs !== undefined) {
+      this.#lastAckAt = performance.now();
+    }
     while (front !== undefined && front.seq <= seq) {
       this.#ledger.shift();
       if (this.#skipped.size === 0 || !this.#skipped.delete(front.seq)) this.#processed++;

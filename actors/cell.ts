@@ -102,12 +102,13 @@ export class ActorCell {
     slot: SharedArrayBuffer,
     self: ActorRef,
     maxDeliveries = 1,
+    timed = false,
   ) {
     this.def = def;
     this.path = path;
     this.kinds = kindTable(def);
     this.#args = args;
-    this.slot = new SlotWriter(slot);
+    this.slot = new SlotWriter(slot, timed);
     this.#self = self;
     this.#first = Object.freeze({ attempt: 1, maxDeliveries });
     this.#delivery = this.#first;

@@ -213,6 +213,7 @@ export class Guest {
         frame.stop,
         this.#selfRef(frame.id),
         frame.maxDeliveries,
+        frame.timed,
       );
       const crash = frame.crash === undefined ? undefined : deserializeError(frame.crash);
       slot.starting = slot.cell.start(crash);

@@ -39,6 +39,8 @@ export type ToGuest =
     trusted: boolean;
     /** What `ctx.delivery.maxDeliveries` says (1 for at most once). */
     maxDeliveries?: number;
+    /** Record each message's start time in the slot (the actor has a `handlerTimeoutMs`). */
+    timed?: boolean;
     /** Set when this incarnation replaces one that crashed: `onRestart` runs with it. */
     crash?: SerializedError;
   }
