@@ -8,7 +8,7 @@ import {
   supervisor,
   type SystemEvent,
 } from "../mod.ts";
-import { Dying, Rejecting, Slow, Stuck } from "./fixtures/delivery.ts";
+import { Dying, Logged, Rejecting, Slow, Stuck } from "./fixtures/delivery.ts";
 import { nextEvent, test, waitForFlag } from "./_helpers.ts";
 
 const calm = supervisor({
@@ -80,6 +80,36 @@ test("at most once: one Deno.exit among 5,000 tells dead-letters the running mes
   equal(letters[0].error?.message, "The worker guest exited with code 3");
   for (let id = 0; id < total; id++) {
     equal(Atomics.load(seen, id), id === 2_500 ? 0 : 1, `message ${id}`);
+  }
+});
+
+test("process: a Deno.exit sends the acks of what was handled first; no handled message is dead", async () => {
+  const total = 500;
+  const dir = await Deno.makeTempDir();
+  try {
+    const log = `${dir}/handled.log`;
+    await Deno.writeTextFile(log, "");
+    await using system = await ActorSystem.start({ name: "process-exit", root: calm });
+    const logged = await system.spawn(Logged, {
+      placement: "process",
+      args: { log, marker: `${dir}/exited`, exitAt: 250 },
+      permissions: { read: [dir], write: [dir] },
+    });
+    const restarted = nextEvent(system.events, "restarted");
+    for (let id = 0; id < total; id++) logged.tell("work", { id });
+    // An ask sent now could be in flight when the subprocess dies (and so rejected): ask after.
+    await restarted;
+    equal(await logged.ask("done", {}, { timeoutMs: 60_000 }), true);
+    const handled = (await Deno.readTextFile(log)).trim().split("\n").map(Number);
+    const dead = ids(system.deadLetters());
+    assert(dead.includes(250));
+    deepEqual(dead.filter((id) => handled.includes(id)), [], "handled messages reported dead");
+    // At most once: every message was handled once or is a dead letter (the subprocess shares no
+    // memory, so every unacknowledged message counted as in flight).
+    deepEqual([...handled, ...dead].sort((a, b) => a - b), [...Array(total).keys()]);
+    assert(system.deadLetters().every((letter) => letter.reason === "crashed"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
 
