@@ -94,8 +94,9 @@ export interface ActorSettings {
    * A handler running longer than this, in milliseconds, counts as a crash with a
    * `HandlerTimeoutError` (and a `crashed` event); its message is charged per `delivery`. The
    * limit counts from the message's start or the handler's last `ctx.working()`, and is checked
-   * on every heartbeat tick (once a second by default, even with heartbeats off), so it fires
-   * up to one tick late. An async handler past it is abandoned (its `ctx.signal` aborts and its
+   * on every heartbeat tick (once a second by default, even with heartbeats off), then the guest
+   * gets a grace period (4 ticks, at least 1 s) to show whether its thread still turns, so the
+   * crash comes up to a tick plus that grace after the limit. An async handler past it is abandoned (its `ctx.signal` aborts and its
    * later answers are ignored) and the actor restarts in the same guest; a synchronous one
    * blocks its thread, so the guest is replaced: a subprocess is SIGKILLed, a worker terminated
    * and its thread counted as abandoned (a `hung` event). On a shared worker that replaces the
@@ -569,8 +570,9 @@ export class ActorSystem implements AsyncDisposable {
    * heartbeats off), and checks the running handlers of actors with a `handlerTimeoutMs`.
    */
   #startHeartbeat(intervalMs: number, timeoutMs: number | undefined): void {
-    // How long a guest gets to answer a ping before an overdue handler counts as synchronous.
-    const graceMs = Math.max(2 * intervalMs, 250);
+    // How long a guest gets to answer a ping before an overdue handler counts as synchronous:
+    // generous, since taking an async handler for a blocked thread would abandon a live one.
+    const graceMs = Math.max(4 * intervalMs, 1_000);
     const abandon = (core: ActorCore, error: Error) => {
       this.#abandoned++;
       this.#events.emit({ type: "hung", path: core.path, error });
