@@ -8,6 +8,7 @@ import {
   supervisor,
   type SystemEvent,
 } from "../mod.ts";
+import { deserializeError, serializeError } from "../mailbox/wire.ts";
 import { Dying, Logged, Rejecting, Slow, Stuck } from "./fixtures/delivery.ts";
 import { nextEvent, test, waitForFlag } from "./_helpers.ts";
 
@@ -319,4 +320,12 @@ test("handlerTimeoutMs is validated like the other options", async () => {
       message: 'Cannot spawn "stuck": handlerTimeoutMs must be of type number, received "1s"',
     },
   );
+});
+
+test("HandlerTimeoutError keeps its class and fields across the error codec", () => {
+  const sent = new HandlerTimeoutError("/jobs", "work", 100);
+  const received = deserializeError(structuredClone(serializeError(sent)));
+  assert(received instanceof HandlerTimeoutError);
+  equal(received.message, 'Handler of "work" in /jobs did not settle within 100 ms');
+  deepEqual([received.path, received.kind, received.timeoutMs], ["/jobs", "work", 100]);
 });
