@@ -199,40 +199,45 @@ function failures(events: readonly SystemEvent[]): unknown[][] {
 
 const beat = { intervalMs: 20, timeoutMs: 10_000 };
 
-test("handlerTimeoutMs: an async handler that never settles is fenced and restarted in place", async () => {
-  await using system = await ActorSystem.start({ name: "never", root: calm, heartbeat: beat });
-  const events: SystemEvent[] = [];
-  system.events.on((event) => events.push(event));
-  const stuck = await system.spawn(Stuck, {
-    handlerTimeoutMs: 200,
-    delivery: "at_least_once",
-    maxDeliveries: 2,
+for (const placement of ["worker", "shared", "local"] as const) {
+  test(`handlerTimeoutMs (${placement}): an async handler that never settles is fenced and restarted in place`, async () => {
+    await using system = await ActorSystem.start({ name: "never", root: calm, heartbeat: beat });
+    const events: SystemEvent[] = [];
+    system.events.on((event) => events.push(event));
+    const stuck = await system.spawn(Stuck, {
+      placement,
+      handlerTimeoutMs: 200,
+      delivery: "at_least_once",
+      maxDeliveries: 2,
+    });
+    const before = await stuck.ask("ping", {});
+    const cells = await stuck.ask("cells", {});
+    const running = ints(1);
+    const quarantined = nextEvent(system.events, "dead_letter");
+    stuck.tell("never", { running });
+    await waitForFlag(running);
+    // The heartbeat timer is unref'd: with a local actor nothing else keeps the event loop alive.
+    const keepAlive = setInterval(() => {}, 1_000);
+    // At least once: charged once per timeout, quarantined after maxDeliveries (2).
+    const letter = (await quarantined).letter;
+    clearInterval(keepAlive);
+    equal(letter.reason, "quarantined");
+    equal(letter.errors?.length, 2);
+    for (const error of letter.errors ?? []) {
+      assert(error instanceof HandlerTimeoutError);
+      equal(error.message, 'Handler of "never" in /stuck did not settle within 200 ms');
+    }
+    assert((await stuck.ask("ping", {})) !== before);
+    // The same thread runs the new cells: the guest was kept.
+    equal(await stuck.ask("cells", {}), cells + 2);
+    const message = 'Handler of "never" in /stuck did not settle within 200 ms';
+    deepEqual(failures(events), [
+      ["crashed", "/stuck", "HandlerTimeoutError", message],
+      ["crashed", "/stuck", "HandlerTimeoutError", message],
+    ]);
+    equal(system.stats().abandonedThreads, 0);
   });
-  const before = await stuck.ask("ping", {});
-  const running = ints(1);
-  const restarted = nextEvent(system.events, "restarted");
-  const quarantined = nextEvent(system.events, "dead_letter");
-  stuck.tell("never", { running });
-  await waitForFlag(running);
-  await restarted;
-  // At least once: charged once per timeout, quarantined after maxDeliveries (2).
-  const letter = (await quarantined).letter;
-  equal(letter.reason, "quarantined");
-  equal(letter.errors?.length, 2);
-  for (const error of letter.errors ?? []) {
-    assert(error instanceof HandlerTimeoutError);
-    equal(error.message, 'Handler of "never" in /stuck did not settle within 200 ms');
-  }
-  assert((await stuck.ask("ping", {})) !== before);
-  // The same thread runs the new cell: the guest was kept.
-  equal(await stuck.ask("cells", {}), 3);
-  const message = 'Handler of "never" in /stuck did not settle within 200 ms';
-  deepEqual(failures(events), [
-    ["crashed", "/stuck", "HandlerTimeoutError", message],
-    ["crashed", "/stuck", "HandlerTimeoutError", message],
-  ]);
-  equal(system.stats().abandonedThreads, 0);
-});
+}
 
 test("handlerTimeoutMs: a synchronous handler past it has its worker replaced and its thread abandoned", async () => {
   await using system = await ActorSystem.start({ name: "spin", root: calm, heartbeat: beat });
