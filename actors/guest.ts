@@ -126,7 +126,8 @@ export class Guest {
 
   /**
    * Reports an error that escaped every handler (an uncaught exception or rejection in the
-   * guest's thread). The host treats it as a crash of every actor this guest runs.
+   * guest's thread). The host ends the guest and restarts its actors elsewhere; from the slots it
+   * charges only the messages that were running.
    */
   fault(error: unknown): void {
     // Acks first: the host must know what was handled before it hears the guest is lost.
