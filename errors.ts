@@ -395,3 +395,42 @@ export class CancelledError extends Error {
     this.what = what;
   }
 }
+
+/**
+ * A handler ran longer than its actor's `handlerTimeoutMs` (counted from the message's start or
+ * the handler's last `ctx.working()`). It is a crash of that actor: the message is charged per its
+ * delivery mode, and the actor restarts (in a new guest when the handler blocked its thread).
+ *
+ * @example
+ * ```ts
+ * import { HandlerTimeoutError } from "@troupe/troupe/errors";
+ * import { equal } from "node:assert/strict";
+ *
+ * const error = new HandlerTimeoutError("/jobs", "work", 100);
+ * equal(error.message, 'Handler of "work" in /jobs did not settle within 100 ms');
+ * ```
+ */
+export class HandlerTimeoutError extends Error {
+  /** The path of the actor whose handler timed out. */
+  readonly path: string;
+  /** The kind of the message it was handling. */
+  readonly kind: string;
+  /** The limit that passed, in milliseconds. */
+  readonly timeoutMs: number;
+
+  /**
+   * Creates the error.
+   *
+   * @param path The path of the actor whose handler timed out.
+   * @param kind The kind of the message it was handling.
+   * @param timeoutMs The limit that passed, in milliseconds.
+   * @param options Standard error options.
+   */
+  constructor(path: string, kind: string, timeoutMs: number, options?: ErrorOptions) {
+    super(`Handler of "${kind}" in ${path} did not settle within ${timeoutMs} ms`, options);
+    this.name = "HandlerTimeoutError";
+    this.path = path;
+    this.kind = kind;
+    this.timeoutMs = timeoutMs;
+  }
+}

@@ -15,6 +15,7 @@ import {
   ActorCrashedError,
   ActorStoppedError,
   AskTimeoutError,
+  HandlerTimeoutError,
   InvalidMessageError,
   MailboxClosedError,
   MailboxFullError,
@@ -37,6 +38,7 @@ import { type KindEntry, kindTable, validate, validateReply } from "./cell.ts";
 import type { ActorDefinition, Protocol } from "./define.ts";
 import type { Endpoint, EndpointMember } from "./endpoint.ts";
 import type { ActorRef, AskOptions, SendOptions, StopOptions, TellOptions } from "./ref.ts";
+import { newSlot, readSlot, resetSlot, type SlotReading, STOP, wallNow } from "./_slot.ts";
 
 /** Where an actor runs. */
 export type Placement = "local" | "worker" | "shared" | "process";
@@ -78,6 +80,8 @@ export interface ActorOptions {
   readonly prefetch: number;
   readonly delivery: Delivery;
   readonly maxDeliveries: number;
+  /** Past this, a running handler counts as a crash (`HandlerTimeoutError`); off when undefined. */
+  readonly handlerTimeoutMs?: number | undefined;
   readonly askTimeoutMs: number;
   readonly permissions: Deno.PermissionOptions | undefined;
   /** For `"process"`: the V8 old-space limit of the subprocess, in MiB. */
@@ -100,6 +104,11 @@ export interface ActorOwner {
   stopped(actor: ActorCore): void;
   /** A message will never be handled. */
   deadLetter(letter: DeadLetter): void;
+  /**
+   * A handler failed while its incarnation was being stopped (a sibling's recycle, a stop): no
+   * restart is needed, but the failure is a crash to report.
+   */
+  handlerFailed?(actor: ActorCore, error: Error): void;
 }
 
 /** Per-actor figures for `system.stats()`. */
@@ -138,6 +147,8 @@ interface Envelope {
   seq: number;
   deliveries: number;
   errors: Error[] | undefined;
+  /** When its delivery frame left (`performance.now()`): a subprocess's handler timeout counts from it. */
+  sentAt: number;
 }
 
 /** At most this many delivery frames per actor travel unacknowledged: later messages batch up. */
@@ -159,8 +170,11 @@ export class ActorCore implements EndpointMember {
   readonly args: unknown;
   readonly options: ActorOptions;
   readonly ref: ActorRef;
-  /** The shared flag behind `ctx.shouldStop()`, new for each guest incarnation. */
-  stopFlag: Int32Array<SharedArrayBuffer> = new Int32Array(new SharedArrayBuffer(4));
+  /**
+   * The cell's shared slot (`_slot.ts`), new for each cell: the flag behind `ctx.shouldStop()`,
+   * the seqs the guest started and finished last, and when the running one started.
+   */
+  slot: Int32Array<SharedArrayBuffer> = newSlot(0);
 
   readonly #owner: ActorOwner;
   readonly #acquire: (actor: ActorCore) => Endpoint;
@@ -191,6 +205,12 @@ export class ActorCore implements EndpointMember {
   #processed = 0;
   #restarts = 0;
   #lastError: Error | undefined;
+  /** Tells whose handler failed during a recycle, to redeliver ahead of what the guest held. */
+  #requeue: Envelope[] = [];
+  /** While the host finds out whether the thread of an overdue handler still turns. */
+  #overdueTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When the ledger last shrank (`performance.now()`). */
+  #lastAckAt = 0;
 
   constructor(
     def: ActorDefinition,
@@ -268,6 +288,8 @@ export class ActorCore implements EndpointMember {
     const crash = this.#status === "crashed" ? this.#lastError : undefined;
     this.#status = "starting";
     if (endpoint?.alive && this.#inGuest) {
+      // The crashed cell runs nothing any more: what it recorded is settled.
+      resetSlot(this.slot, this.#nextSeq - 1);
       const error = serializeError(crash ?? new Error("restart"));
       endpoint.post({ t: "restart", id: this.id, error });
     } else {
@@ -288,7 +310,7 @@ export class ActorCore implements EndpointMember {
       this.id = nextId++;
       endpoint.rekey(this, old);
     }
-    this.stopFlag = new Int32Array(new SharedArrayBuffer(4));
+    this.slot = newSlot(this.#nextSeq - 1);
     this.#inGuest = true;
     this.#guestStop = Promise.withResolvers<void>();
     endpoint.post({
@@ -298,8 +320,10 @@ export class ActorCore implements EndpointMember {
       name: this.def.name,
       path: this.path,
       args: this.args,
-      stop: this.stopFlag.buffer,
+      stop: this.slot.buffer,
       trusted: endpoint.kind === "local",
+      maxDeliveries: this.options.delivery === "at_least_once" ? this.options.maxDeliveries : 1,
+      timed: this.options.handlerTimeoutMs !== undefined,
       crash: crash === undefined ? undefined : serializeError(crash),
     });
   }
@@ -445,7 +469,16 @@ export class ActorCore implements EndpointMember {
     reply: AskReply | undefined,
   ): Envelope {
     this.#checkTransfer(entry, transfer);
-    return { entry, payload, transfer, reply, seq: 0, deliveries: 0, errors: undefined };
+    return {
+      entry,
+      payload,
+      transfer,
+      reply,
+      seq: 0,
+      deliveries: 0,
+      errors: undefined,
+      sentAt: 0,
+    };
   }
 
   /** Messages flow while running, and while a stop drains the mailbox. */
@@ -499,6 +532,10 @@ export class ActorCore implements EndpointMember {
     const first = this.#nextSeq;
     const m: unknown[] = [];
     let transfer: Transferable[] | undefined;
+    /** The attempt of each message, once one of them is a redelivery. */
+    let attempts: number[] | undefined;
+    // A subprocess's handler timeout counts from the delivery: only then is the time needed.
+    const now = this.options.handlerTimeoutMs === undefined ? 0 : performance.now();
     while (room > 0) {
       const envelope = this.#mailbox.tryTake();
       if (envelope === undefined) break;
@@ -508,6 +545,11 @@ export class ActorCore implements EndpointMember {
       }
       envelope.seq = this.#nextSeq++;
       envelope.deliveries++;
+      envelope.sentAt = now;
+      if (attempts === undefined && envelope.deliveries > 1) {
+        attempts = new Array<number>(m.length >> 1).fill(1);
+      }
+      attempts?.push(envelope.deliveries);
       this.#ledger.push(envelope);
       m.push(envelope.entry.index, envelope.payload);
       if (envelope.transfer) (transfer ??= []).push(...envelope.transfer);
@@ -515,7 +557,12 @@ export class ActorCore implements EndpointMember {
     }
     if (m.length === 0) return;
     this.#frameEnds.push(this.#nextSeq - 1);
-    endpoint.post({ t: "deliver", id: this.id, seq: first, m }, transfer);
+    endpoint.post(
+      attempts === undefined
+        ? { t: "deliver", id: this.id, seq: first, m }
+        : { t: "deliver", id: this.id, seq: first, m, a: attempts },
+      transfer,
+    );
   }
 
   /** Delivers a frame's messages one by one, failing those that cannot be cloned. */
@@ -524,7 +571,12 @@ export class ActorCore implements EndpointMember {
       const seq = frame.seq + i / 2;
       const envelope = this.#ledger.at(seq - this.#ledgerBase());
       try {
-        post({ t: "deliver", id: this.id, seq, m: [frame.m[i], frame.m[i + 1]] });
+        const m = [frame.m[i], frame.m[i + 1]];
+        post(
+          frame.a === undefined
+            ? { t: "deliver", id: this.id, seq, m }
+            : { t: "deliver", id: this.id, seq, m, a: [frame.a[i / 2]] },
+        );
       } catch (cause) {
         if (envelope === undefined) continue;
         const kind = envelope.entry.kind;
@@ -635,19 +687,31 @@ export class ActorCore implements EndpointMember {
         value = checked.ok ? checked.value : checked.error;
       }
       if (envelope.reply) settle(envelope.reply, ok, value);
-      else if (!ok) {
-        this.#deadLetter(
-          envelope,
-          r[i + 1] === REPLY_INVALID ? "invalid" : "crashed",
-          value as Error,
-        );
-      }
+      else if (r[i + 1] === REPLY_INVALID) this.#deadLetter(envelope, "invalid", value as Error);
+      else if (!ok) this.#handlerFailed(envelope, value as Error);
     }
     this.#ack(ack);
   }
 
+  /**
+   * A tell's handler failed while its incarnation was stopping (`REPLY_ERROR`): a crash of that
+   * message. During a recycle, at least once charges it a delivery and redelivers it; otherwise it
+   * is a dead letter.
+   */
+  #handlerFailed(envelope: Envelope, error: Error): void {
+    this.#owner.handlerFailed?.(this, error);
+    if (this.#recycling === undefined || this.options.delivery !== "at_least_once") {
+      this.#deadLetter(envelope, "crashed", error);
+    } else if (this.#failTaken(envelope, error, error)) {
+      this.#requeue.push(envelope);
+    }
+  }
+
   #ack(seq: number): void {
     let front = this.#ledger.peek();
+    if (front !== undefined && front.seq <= seq && this.options.handlerTimeoutMs !== undefined) {
+      this.#lastAckAt = performance.now();
+    }
     while (front !== undefined && front.seq <= seq) {
       this.#ledger.shift();
       if (this.#skipped.size === 0 || !this.#skipped.delete(front.seq)) this.#processed++;
@@ -717,25 +781,46 @@ export class ActorCore implements EndpointMember {
     this.#fail(error);
   }
 
-  /** The guest is gone: whatever it held unacknowledged is redelivered or dead-lettered. */
-  lost(error: Error): void {
-    Atomics.store(this.stopFlag, 0, 1); // an abandoned thread's cooperative loops end
-    this.#endpoint = undefined;
-    this.#inGuest = false;
-    this.#guestStop.resolve();
-    if (this.#status === "stopped") return;
-    if (!this.#hasStarted) {
-      this.#startFailed(new SpawnError(this.path, "its guest failed", { cause: error }));
-      return;
-    }
-    // Killed while stopping for good: what it held was never going to be handled.
-    const stopping = this.#status === "stopping";
-    const redeliver: Envelope[] = [];
+  /**
+   * What became of an unacknowledged message, from the slot: `"handled"` (its handler finished,
+   * the ack never came), `"running"` (it was in flight), or `"unstarted"` (only prefetched).
+   * Without a reading (a `"process"` guest shares no memory) every such message was in flight.
+   */
+  #fate(envelope: Envelope, reading: SlotReading | undefined): "handled" | "running" | "unstarted" {
+    if (reading === undefined) return "running";
+    if (envelope.seq <= reading.finished) return "handled";
+    return envelope.seq === reading.running ? "running" : "unstarted";
+  }
+
+  /** The slot's figures, or `undefined` when the guest does not share memory with the host. */
+  #read(endpoint: Endpoint | undefined): SlotReading | undefined {
+    if (endpoint?.kind === "process") return undefined;
+    return readSlot(this.slot, this.#ledgerBase() - 1);
+  }
+
+  /**
+   * Settles the unacknowledged messages of a guest that is gone or abandoned: handled ones count
+   * as handled (an ask whose reply was lost rejects), the one in flight is charged (`failTaken`),
+   * the prefetched ones go back to the front of the mailbox uncharged.
+   */
+  #settleLedger(reading: SlotReading | undefined, error: Error, stopping: boolean): void {
+    const redeliver = this.#requeue;
+    this.#requeue = [];
     for (const envelope of this.#ledger.drain()) {
-      if (stopping) {
+      const fate = this.#fate(envelope, reading);
+      if (fate === "handled") {
+        this.#processed++;
+        if (envelope.reply) {
+          settle(envelope.reply, false, new ActorCrashedError(this.path, { cause: error }));
+        }
+      } else if (stopping) {
+        // Stopping for good: what it held was never going to be handled.
         const stopped = new ActorStoppedError(this.path, { cause: error });
         if (envelope.reply) settle(envelope.reply, false, stopped);
         else this.#deadLetter(envelope, "stopped", stopped);
+      } else if (fate === "unstarted") {
+        envelope.deliveries--;
+        redeliver.push(envelope);
       } else if (
         this.#failTaken(envelope, error, new ActorCrashedError(this.path, { cause: error }))
       ) {
@@ -745,11 +830,92 @@ export class ActorCore implements EndpointMember {
     this.#frameEnds.clear();
     this.#skipped.clear();
     this.#mailbox.pushFront(redeliver);
+  }
+
+  /** The guest is gone: whatever it held unacknowledged is redelivered or dead-lettered. */
+  lost(error: Error): void {
+    Atomics.store(this.slot, STOP, 1); // an abandoned thread starts nothing, its loops end
+    const reading = this.#read(this.#endpoint);
+    this.#endpoint = undefined;
+    this.#inGuest = false;
+    this.#guestStop.resolve();
+    if (this.#status === "stopped") return;
+    if (!this.#hasStarted) {
+      this.#startFailed(new SpawnError(this.path, "its guest failed", { cause: error }));
+      return;
+    }
+    const stopping = this.#status === "stopping";
+    this.#settleLedger(reading, error, stopping);
     if (stopping || this.#recycling) return;
     // Already down and reported (a crash awaiting its restart): one failure, one report.
     if (this.#status === "crashed" || this.#status === "down") return;
     if (this.#status === "starting") this.#ready.reject(error);
     this.#fail(error);
+  }
+
+  // ---- handler timeouts --------------------------------------------------------------------
+
+  /**
+   * With `handlerTimeoutMs`, called on every heartbeat tick: a handler running past the limit is a
+   * crash with `HandlerTimeoutError`. The host pings the guest and waits `graceMs`: if the guest
+   * answered, its thread still turns (an async handler), so this incarnation is fenced and the
+   * actor restarts in the same guest; if not, a synchronous handler holds the thread, so the
+   * guest is replaced (`abandon` is told when that leaves a thread behind).
+   */
+  checkHandler(graceMs: number, abandon: (actor: ActorCore, error: Error) => void): void {
+    const limit = this.options.handlerTimeoutMs;
+    const endpoint = this.#endpoint;
+    if (
+      limit === undefined || this.#status !== "running" || this.#overdueTimer !== undefined ||
+      endpoint === undefined || !endpoint.alive || !this.#inGuest
+    ) return;
+    const seq = this.#overdueSeq(endpoint, limit);
+    if (seq === undefined) return;
+    const id = this.id;
+    const asked = performance.now();
+    endpoint.ping();
+    this.#overdueTimer = setTimeout(() => {
+      this.#overdueTimer = undefined;
+      if (
+        this.#endpoint !== endpoint || this.id !== id || this.#status !== "running" ||
+        !endpoint.alive || this.#overdueSeq(endpoint, limit) !== seq
+      ) return; // it finished, or the actor moved on, meanwhile
+      const kind = this.#ledger.at(seq - this.#ledgerBase())?.entry.kind ?? "unknown";
+      const error = new HandlerTimeoutError(this.path, kind, limit);
+      if (endpoint.lastHeard >= asked) {
+        this.#fence(seq, error);
+        return;
+      }
+      if (endpoint.kind === "worker" || endpoint.kind === "shared") abandon(this, error);
+      endpoint.die(error); // lost() charges the running message
+    }, graceMs);
+  }
+
+  /** The seq of a handler running past `limit`, if any. */
+  #overdueSeq(endpoint: Endpoint, limit: number): number | undefined {
+    if (endpoint.kind === "process") {
+      // No shared memory: the oldest unacknowledged message is taken as running since it was
+      // delivered or since the message before it was acknowledged, whichever is later.
+      const front = this.#ledger.peek();
+      if (front === undefined) return undefined;
+      const since = Math.max(front.sentAt, this.#lastAckAt);
+      return performance.now() - since > limit ? front.seq : undefined;
+    }
+    const reading = readSlot(this.slot, this.#ledgerBase() - 1);
+    if (reading.running === undefined) return undefined;
+    return wallNow() - reading.started > limit ? reading.running : undefined;
+  }
+
+  /**
+   * Gives up on an incarnation whose async handler overran: its later frames are ignored (the
+   * restart gives the actor a new wire id and slot), the guest drops the cell and aborts its
+   * `ctx.signal`, and the overdue message is charged as a crash's.
+   */
+  #fence(seq: number, error: Error): void {
+    Atomics.store(this.slot, STOP, 1);
+    this.#endpoint?.post({ t: "fence", id: this.id, error: serializeError(error) });
+    this.#inGuest = false;
+    this.#crashed(seq, error);
   }
 
   #fail(error: Error): void {
@@ -825,28 +991,22 @@ export class ActorCore implements EndpointMember {
     if (this.#status !== "running" && this.#status !== "starting" && this.#status !== "crashed") {
       return Promise.resolve();
     }
+    const endpoint = this.#endpoint;
     this.#recycling = this.#endIncarnation(timeoutMs).then((outcome) => {
       this.#recycling = undefined;
-      if (this.#status === "stopped" || this.#status === "stopping") return;
+      if (this.#status === "stopped" || this.#status === "stopping") {
+        // Stopping for good meanwhile: the stop dead-letters what the mailbox holds.
+        this.#mailbox.pushFront(this.#requeue);
+        this.#requeue = [];
+        return;
+      }
       this.#status = "down";
-      this.#frameEnds.clear();
-      this.#skipped.clear();
-      const unstarted = this.#ledger.drain();
-      // A cell left running on a shared or local guest may still be handling the oldest message:
-      // it counts as taken, like a crash's.
-      const running = outcome === "abandoned" ? unstarted.shift() : undefined;
-      const redeliver: Envelope[] = [];
-      if (running !== undefined) {
-        const error = new Error(`Actor ${this.path} did not stop within ${timeoutMs} ms`);
-        if (this.#failTaken(running, error, new ActorCrashedError(this.path, { cause: error }))) {
-          redeliver.push(running);
-        }
-      }
-      for (const envelope of unstarted) {
-        envelope.deliveries--;
-        redeliver.push(envelope);
-      }
-      this.#mailbox.pushFront(redeliver);
+      // Stopped: what the guest did not acknowledge, it never started. Abandoned (a cell left
+      // running on a shared or local guest): the slot tells what it was running, which is
+      // charged like a crash's.
+      const reading = outcome === "abandoned" ? this.#read(endpoint) : { finished: -Infinity };
+      const error = new Error(`Actor ${this.path} did not stop within ${timeoutMs} ms`);
+      this.#settleLedger(reading as SlotReading, error, false);
     });
     return this.#recycling;
   }
@@ -881,7 +1041,7 @@ export class ActorCore implements EndpointMember {
     timeoutMs: number,
     nominalMs = timeoutMs,
   ): Promise<"stopped" | "killed" | "abandoned"> {
-    Atomics.store(this.stopFlag, 0, 1);
+    Atomics.store(this.slot, STOP, 1);
     const endpoint = this.#endpoint;
     if (!endpoint?.alive || !this.#inGuest) return "stopped";
     endpoint.post({ t: "stop", id: this.id });
@@ -922,6 +1082,8 @@ export class ActorCore implements EndpointMember {
   }
 
   async #stop(timeoutMs: number): Promise<void> {
+    clearTimeout(this.#overdueTimer);
+    this.#overdueTimer = undefined;
     if (this.#status === "stopped") return;
     const wasStarting = this.#status === "starting";
     const wasRunning = this.#status === "running";

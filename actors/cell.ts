@@ -8,8 +8,9 @@
 import { InvalidMessageError } from "../errors.ts";
 import type { ActorDefinition, Schema, SchemaIssue } from "./define.ts";
 import { isAsk } from "./define.ts";
-import type { ActorContext, ActorLogger } from "./context.ts";
+import type { ActorContext, ActorLogger, DeliveryInfo } from "./context.ts";
 import type { ActorRef } from "./ref.ts";
+import { SlotWriter } from "./_slot.ts";
 
 /** One message kind, resolved once per definition. */
 export interface KindEntry {
@@ -110,9 +111,13 @@ export class ActorCell {
   readonly def: ActorDefinition;
   readonly path: string;
   readonly kinds: readonly KindEntry[];
+  /** This incarnation's shared slot: the stop flag, and what runs since when. */
+  readonly slot: SlotWriter;
   readonly #args: unknown;
-  readonly #stopFlag: Int32Array;
   readonly #self: ActorRef;
+  /** `ctx.delivery` of a first attempt, shared by every such message. */
+  readonly #first: DeliveryInfo;
+  #delivery: DeliveryInfo;
   readonly #handlers: Record<string, AnyHandler>;
   #state: unknown;
   #controller = new AbortController();
@@ -122,15 +127,19 @@ export class ActorCell {
     def: ActorDefinition,
     path: string,
     args: unknown,
-    stopFlag: SharedArrayBuffer,
+    slot: SharedArrayBuffer,
     self: ActorRef,
+    maxDeliveries = 1,
+    timed = false,
   ) {
     this.def = def;
     this.path = path;
     this.kinds = kindTable(def);
     this.#args = args;
-    this.#stopFlag = new Int32Array(stopFlag);
+    this.slot = new SlotWriter(slot, timed);
     this.#self = self;
+    this.#first = Object.freeze({ attempt: 1, maxDeliveries });
+    this.#delivery = this.#first;
     this.#handlers = def.handlers as unknown as Record<string, AnyHandler>;
     this.#ctx = this.#context();
   }
@@ -147,8 +156,15 @@ export class ActorCell {
     }
   }
 
-  /** Calls the handler of `entry` with a validated payload; may return a promise. */
-  invoke(entry: KindEntry, msg: unknown): unknown {
+  /**
+   * Calls the handler of `entry` with a validated payload; may return a promise.
+   *
+   * @param attempt Which delivery of the message this is, from 1 (`ctx.delivery.attempt`).
+   */
+  invoke(entry: KindEntry, msg: unknown, attempt = 1): unknown {
+    this.#delivery = attempt === 1
+      ? this.#first
+      : Object.freeze({ attempt, maxDeliveries: this.#first.maxDeliveries });
     return this.#handlers[entry.kind](this.#state, msg, this.#ctx);
   }
 
@@ -167,12 +183,18 @@ export class ActorCell {
   }
 
   #context(): ActorContext {
-    const flag = this.#stopFlag;
+    const slot = this.slot;
+    // deno-lint-ignore no-this-alias
+    const cell = this;
     return {
       self: this.#self,
       path: this.path,
       signal: this.#controller.signal,
-      shouldStop: () => Atomics.load(flag, 0) !== 0,
+      shouldStop: () => slot.stopping,
+      working: () => slot.working(),
+      get delivery() {
+        return cell.#delivery;
+      },
       log: logger(this.path),
     };
   }

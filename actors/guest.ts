@@ -53,6 +53,8 @@ interface Slot {
   settled: (() => void) | undefined;
   /** While `init` (and `onRestart`) run: a stop waits for them, then stops the new state. */
   starting: Promise<unknown> | undefined;
+  /** The host gave up on this cell (a handler overran its time): it answers nothing any more. */
+  fenced: boolean;
 }
 
 /** Runs the cells of one worker, subprocess or thread. */
@@ -64,6 +66,8 @@ export class Guest {
   #dirty: Slot[] = [];
   #scheduled = false;
   #nextCall = 1;
+  /** Set when the guest is going away (exit, fault): no message starts any more. */
+  #halted = false;
   readonly #calls = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
 
   constructor(port: GuestPort) {
@@ -99,6 +103,9 @@ export class Guest {
         case "stop":
           this.#stop(frame.id);
           break;
+        case "fence":
+          this.#fence(frame.id, deserializeError(frame.error));
+          break;
         case "result": {
           const call = this.#calls.get(frame.call);
           this.#calls.delete(frame.call);
@@ -121,10 +128,48 @@ export class Guest {
 
   /**
    * Reports an error that escaped every handler (an uncaught exception or rejection in the
-   * guest's thread). The host treats it as a crash of every actor this guest runs.
+   * guest's thread). The host ends the guest and restarts its actors elsewhere; from the slots it
+   * charges only the messages that were running.
    */
   fault(error: unknown): void {
+    // Acks first: the host must know what was handled before it hears the guest is lost.
+    this.halt();
+    this.#takeDirty();
     this.#emit({ t: "fault", error: serializeError(error) });
+  }
+
+  /**
+   * The guest is going away (its thread exits or faulted): no message starts from now on, so that
+   * what the host redelivers can never also run here.
+   */
+  halt(): void {
+    this.#halted = true;
+  }
+
+  /** Posts every pending reply and acknowledgement now, synchronously (before an exit). */
+  flush(): void {
+    this.#takeDirty();
+    this.#scheduled = true;
+    this.#flush();
+  }
+
+  #takeDirty(): void {
+    for (const slot of this.#dirty) this.#flushSlot(slot);
+    this.#dirty = [];
+  }
+
+  /** The host gave up on a cell whose handler overran: forget it, abort its signal, no onStop. */
+  #fence(id: number, error: Error): void {
+    const slot = this.#slots.get(id);
+    if (slot === undefined) return;
+    this.#slots.delete(id);
+    slot.fenced = true;
+    slot.status = "crashed";
+    slot.pending.clear();
+    slot.pos = 0;
+    slot.dirty = false;
+    slot.replies = [];
+    slot.cell?.abort(error);
   }
 
   /**
@@ -158,12 +203,21 @@ export class Guest {
       dirty: false,
       settled: undefined,
       starting: undefined,
+      fenced: false,
     };
     this.#slots.set(frame.id, slot);
     try {
       const def = await this.#port.load(frame.url, frame.name);
       const args = frame.trusted ? frame.args : revive(frame.args);
-      slot.cell = new ActorCell(def, frame.path, args, frame.stop, this.#selfRef(frame.id));
+      slot.cell = new ActorCell(
+        def,
+        frame.path,
+        args,
+        frame.stop,
+        this.#selfRef(frame.id),
+        frame.maxDeliveries,
+        frame.timed,
+      );
       const crash = frame.crash === undefined ? undefined : deserializeError(frame.crash);
       slot.starting = slot.cell.start(crash);
       await slot.starting;
@@ -235,6 +289,7 @@ export class Guest {
   #run(slot: Slot): void {
     const cell = slot.cell!;
     const kinds = cell.kinds;
+    const shared = cell.slot;
     while (slot.status === "running" && !slot.busy) {
       const frame = slot.pending.peek();
       if (frame === undefined) break;
@@ -244,7 +299,10 @@ export class Guest {
         slot.pos = 0;
         continue;
       }
+      // Asked to stop, abandoned, or going away: start nothing the host may hand to a successor.
+      if (this.#halted || shared.stopping) break;
       const seq = frame.seq + (slot.pos >> 1);
+      const attempt = frame.a === undefined ? 1 : frame.a[slot.pos >> 1] ?? 1;
       const index = m[slot.pos];
       // Only a whole number in range names a kind: "length", "1" or {} are refused, not looked up.
       const entry = typeof index === "number" ? kinds[index] : undefined;
@@ -265,8 +323,9 @@ export class Guest {
         msg = checked.value;
       }
       let result: unknown;
+      shared.begin(seq);
       try {
-        result = cell.invoke(entry, msg);
+        result = cell.invoke(entry, msg, attempt);
       } catch (error) {
         this.#crash(slot, seq, error);
         return;
@@ -275,12 +334,15 @@ export class Guest {
         slot.busy = true;
         result.then(
           (value) => {
+            shared.end(seq);
             slot.busy = false;
+            if (slot.fenced) return;
             this.#done(slot, seq, entry, value);
             this.#resume(slot);
           },
           (error) => {
             slot.busy = false;
+            if (slot.fenced) return;
             if (slot.status !== "stopping") return this.#crash(slot, seq, error);
             // Rejected while stopping (most often because ctx.signal aborted): answer, no crash.
             this.#answer(slot, seq, REPLY_ERROR, serializeError(error));
@@ -289,6 +351,7 @@ export class Guest {
         );
         return;
       }
+      shared.end(seq);
       this.#done(slot, seq, entry, result);
     }
   }

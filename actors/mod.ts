@@ -42,7 +42,7 @@ export {
   type SchemaResult,
   type TellKeys,
 } from "./define.ts";
-export type { ActorContext, ActorLogger } from "./context.ts";
+export type { ActorContext, ActorLogger, DeliveryInfo } from "./context.ts";
 export type { ActorRef, AskOptions, SendOptions, StopOptions, TellOptions } from "./ref.ts";
 export type {
   ActorStats,

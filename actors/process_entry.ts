@@ -22,6 +22,7 @@ import { REPLY_INVALID, serializeError } from "../mailbox/wire.ts";
 import { encodeFrames, FrameReader } from "../mailbox/pipe.ts";
 import { Guest, reportUncaught } from "./guest.ts";
 import { findDefinition } from "./worker_entry.ts";
+import { SLOT_BYTES } from "./_slot.ts";
 
 /**
  * The source of a subprocess's entry module: it imports `moduleUrl` statically, then serves.
@@ -64,10 +65,10 @@ export function serveProcess(modules: Record<string, Record<string, unknown>> = 
     for (let i = 0; i < frames.length; i++) {
       const frame = frames[i];
       if (frame.t === "spawn") {
-        const stop = new SharedArrayBuffer(4);
+        const stop = new SharedArrayBuffer(SLOT_BYTES);
         stopFlags.set(frame.id, new Int32Array(stop));
         frames[i] = { ...frame, stop };
-      } else if (frame.t === "stop") {
+      } else if (frame.t === "stop" || frame.t === "fence") {
         // Seen by `ctx.shouldStop()` once the running handler yields to the event loop.
         const flag = stopFlags.get(frame.id);
         if (flag !== undefined) Atomics.store(flag, 0, 1);
@@ -82,6 +83,22 @@ export function serveProcess(modules: Record<string, Record<string, unknown>> = 
   }, (bytes) => Deno.stderr.writeSync(bytes));
 
   reportUncaught(guest);
+  // A handler's Deno.exit(): the acks of what was handled leave first (the writes are synchronous),
+  // and nothing more starts.
+  const exit = Deno.exit.bind(Deno);
+  let exiting = false;
+  Deno.exit = (code?: number): never => {
+    if (!exiting) {
+      exiting = true; // a failed write exits too: flush once
+      guest.halt();
+      try {
+        guest.flush();
+      } catch {
+        // exiting anyway
+      }
+    }
+    return exit(code);
+  };
 
   void readStdin(reader);
 }

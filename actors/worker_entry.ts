@@ -47,8 +47,17 @@ export function serveWorker(modules: Record<string, Record<string, unknown>> = {
     },
   });
   scope.onmessage = (event) => guest.receive(event.data);
-  // Deno tells the parent nothing when a worker closes itself or calls Deno.exit(): say it first.
-  const notice = (code: number) => scope.postMessage([{ t: "exit", code }], []);
+  // Deno tells the parent nothing when a worker closes itself or calls Deno.exit(): say it first,
+  // after the acks of what was handled, and start nothing more (the host redelivers the rest).
+  const notice = (code: number) => {
+    guest.halt();
+    try {
+      guest.flush();
+    } catch {
+      // exiting anyway
+    }
+    scope.postMessage([{ t: "exit", code }], []);
+  };
   const close = (globalThis as unknown as { close(): void }).close.bind(globalThis);
   (globalThis as unknown as { close(): void }).close = () => {
     notice(0);

@@ -15,6 +15,7 @@ import {
   ActorStoppedError,
   AskTimeoutError,
   CancelledError,
+  HandlerTimeoutError,
   HungError,
   InvalidMessageError,
   MailboxClosedError,
@@ -33,14 +34,22 @@ export type ToGuest =
     name: string;
     path: string;
     args: unknown;
+    /** The cell's shared slot (`actors/_slot.ts`): stop flag, running and finished seqs, start time. */
     stop: SharedArrayBuffer;
     trusted: boolean;
+    /** What `ctx.delivery.maxDeliveries` says (1 for at most once). */
+    maxDeliveries?: number;
+    /** Record each message's start time in the slot (the actor has a `handlerTimeoutMs`). */
+    timed?: boolean;
     /** Set when this incarnation replaces one that crashed: `onRestart` runs with it. */
     crash?: SerializedError;
   }
-  | { t: "deliver"; id: number; seq: number; m: unknown[] }
+  /** `a`, when some message is a redelivery: the attempt of each message (`ctx.delivery.attempt`). */
+  | { t: "deliver"; id: number; seq: number; m: unknown[]; a?: number[] }
   | { t: "restart"; id: number; error: SerializedError }
   | { t: "stop"; id: number }
+  /** The cell's handler overran its time: forget the cell (no `onStop`), abort its `ctx.signal`. */
+  | { t: "fence"; id: number; error: SerializedError }
   | { t: "result"; call: number; ok: boolean; value: unknown }
   | { t: "ping"; n: number }
   /** Load an actor's module and run its schemas once, so that a spare guest answers at full speed. */
@@ -109,6 +118,7 @@ const TROUPE: Record<string, { prototype: Error }> = {
   SpawnError,
   RestartIntensityError,
   HungError,
+  HandlerTimeoutError,
   TimeoutError,
   CancelledError,
 };

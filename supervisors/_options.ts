@@ -34,6 +34,7 @@ export const actorOptionsSchema: z.ZodType<ParsedActorOptions> = z.strictObject(
   prefetch: positiveInt.optional(),
   delivery: z.enum(["at_most_once", "at_least_once"]).optional(),
   maxDeliveries: positiveInt.optional(),
+  handlerTimeoutMs: z.number().positive().optional(),
   askTimeoutMs: z.union([z.number().positive(), z.literal(Infinity)]).optional(),
   maxHeapMb: positiveInt.optional(),
   drainOnStop: z.boolean().optional(),
@@ -53,6 +54,7 @@ export interface ParsedActorOptions {
   prefetch?: number;
   delivery?: Delivery;
   maxDeliveries?: number;
+  handlerTimeoutMs?: number;
   askTimeoutMs?: number;
   maxHeapMb?: number;
   drainOnStop?: boolean;
@@ -136,6 +138,7 @@ export function resolveActorOptions(
     prefetch: options.prefetch ?? ACTOR_DEFAULTS.prefetch,
     delivery: options.delivery ?? ACTOR_DEFAULTS.delivery,
     maxDeliveries: options.maxDeliveries ?? ACTOR_DEFAULTS.maxDeliveries,
+    handlerTimeoutMs: options.handlerTimeoutMs,
     askTimeoutMs: options.askTimeoutMs ?? ACTOR_DEFAULTS.askTimeoutMs,
     permissions: options.permissions as Deno.PermissionOptions | undefined,
     maxHeapMb: options.maxHeapMb,

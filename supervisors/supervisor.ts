@@ -141,6 +141,10 @@ export class Supervisor {
       exited: () => this.#exit(node, "normal", undefined),
       stopped: () => this.#stoppedByOthers(node),
       deadLetter: (letter) => this.#context.deadLetter(letter),
+      // A handler that failed while its incarnation was stopping: reported, nothing to restart.
+      handlerFailed: (_core, error) => {
+        this.#context.events.emit({ type: "crashed", path: node.path, error });
+      },
     };
     const core = this.#context.createActor(spec, path, owner);
     node = { kind: "actor", spec, path, core, dynamic, restarts: [] };

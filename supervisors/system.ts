@@ -60,23 +60,52 @@ export interface ActorSettings {
     overflow?: OverflowPolicy;
   };
   /**
-   * How many messages the guest may hold taken but not yet acknowledged.
+   * How many messages the guest may hold taken but not yet acknowledged. A larger window batches
+   * more messages per transfer. When the guest dies, the prefetched messages that had not started
+   * go back to the front of the mailbox uncharged, under either `delivery`, for `"worker"`,
+   * `"shared"` and `"local"` actors; a `"process"` actor shares no memory with the host, so there
+   * every unacknowledged message counts as in flight and is charged (keep its `prefetch` small
+   * when deaths are expected, or use at least once with a `maxDeliveries` above 1).
    *
    * @default {1024}
    */
   prefetch?: number;
   /**
-   * What happens to messages taken but not acknowledged when the actor crashes.
+   * What a crash does to the message that was running (only that one: prefetched messages that
+   * had not started are redelivered uncharged, and a message whose handler finished is never
+   * reported dead). `"at_most_once"`: it becomes a dead letter `"crashed"` (an ask rejects), so
+   * a message never runs twice, but one that was running when the guest died is not retried.
+   * `"at_least_once"`: it is charged one delivery and redelivered first, so it may run twice (a
+   * handler that had done its work but not returned when its guest died); after `maxDeliveries`
+   * charged deliveries it is quarantined. Handlers see the attempt in `ctx.delivery`.
    *
    * @default {"at_most_once"}
    */
   delivery?: Delivery;
   /**
-   * With `"at_least_once"`: after this many crashes a message is quarantined to dead letters.
+   * With `"at_least_once"`: after this many charged deliveries (crashes, deaths of its guest, or
+   * timeouts while it ran) a message is quarantined to dead letters with every error it caused.
+   * Deliveries that never started are not charged.
    *
    * @default {3}
    */
   maxDeliveries?: number;
+  /**
+   * A handler running longer than this, in milliseconds, counts as a crash with a
+   * `HandlerTimeoutError` (and a `crashed` event); its message is charged per `delivery`. The
+   * limit counts from the message's start or the handler's last `ctx.working()`, and is checked
+   * on every heartbeat tick (once a second by default, even with heartbeats off), then the guest
+   * gets a grace period (4 ticks, at least 1 s) to show whether its thread still turns, so the
+   * crash comes up to a tick plus that grace after the limit. An async handler past it is abandoned (its `ctx.signal` aborts and its
+   * later answers are ignored) and the actor restarts in the same guest; a synchronous one
+   * blocks its thread, so the guest is replaced: a subprocess is SIGKILLed, a worker terminated
+   * and its thread counted as abandoned (a `hung` event). On a shared worker that replaces the
+   * whole worker, so its other actors restart too; a `"local"` actor's synchronous handler
+   * blocks the host itself and cannot be noticed. In a `"process"` actor the limit counts from
+   * the message's delivery or the previous message's acknowledgement, whichever is later, and
+   * `ctx.working()` does not extend it. Off by default.
+   */
+  handlerTimeoutMs?: number;
   /**
    * The default timeout of an ask to this actor, in milliseconds.
    *
@@ -347,6 +376,8 @@ export class ActorSystem implements AsyncDisposable {
     }
     if (heartbeat !== false) {
       system.#startHeartbeat(heartbeat.intervalMs ?? 1_000, heartbeat.timeoutMs ?? 10_000);
+    } else {
+      system.#startHeartbeat(1_000, undefined); // handler timeouts only
     }
     return system;
   }
@@ -534,8 +565,23 @@ export class ActorSystem implements AsyncDisposable {
     this.#events.emit({ type: "dead_letter", path: letter.path, letter });
   }
 
-  #startHeartbeat(intervalMs: number, timeoutMs: number): void {
+  /**
+   * Every tick: pings each guest and declares silent ones hung (unless `timeoutMs` is undefined,
+   * heartbeats off), and checks the running handlers of actors with a `handlerTimeoutMs`.
+   */
+  #startHeartbeat(intervalMs: number, timeoutMs: number | undefined): void {
+    // How long a guest gets to answer a ping before an overdue handler counts as synchronous:
+    // generous, since taking an async handler for a blocked thread would abandon a live one.
+    const graceMs = Math.max(4 * intervalMs, 1_000);
+    const abandon = (core: ActorCore, error: Error) => {
+      this.#abandoned++;
+      this.#events.emit({ type: "hung", path: core.path, error });
+    };
     this.#heartbeat = setInterval(() => {
+      for (const core of this.#actors.values()) {
+        if (core.options.handlerTimeoutMs !== undefined) core.checkHandler(graceMs, abandon);
+      }
+      if (timeoutMs === undefined) return;
       const now = performance.now();
       for (const endpoint of this.#placements.endpoints) {
         if (endpoint.kind === "local") continue;
