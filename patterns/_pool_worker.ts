@@ -5,7 +5,7 @@
  *
  * A task can be cancelled through shared memory: the host writes the task's id into the slot
  * `id % CANCEL_SLOTS` of the worker's `cancels` array. A task not yet started is then skipped, and
- * a running one sees its `taskSignal()` abort.
+ * a running one sees its `taskSignal()` (`task.ts`) abort.
  *
  * @module
  */
@@ -15,6 +15,7 @@ import { ask, defineActor } from "../actors/define.ts";
 import { serializeError } from "../mailbox/wire.ts";
 import { reduceRange } from "./kernels.ts";
 import { adoptWasmMemory } from "./shared_array.ts";
+import { running as runningTask, type RunningTask } from "./_task_context.ts";
 
 /** Slots in a worker's cancel array; more than the tasks a worker ever holds. */
 export const CANCEL_SLOTS = 1024;
@@ -26,36 +27,6 @@ export type TaskOutcome =
   | { ok: false; cancelled: true };
 
 const outcome = z.custom<TaskOutcome>((value) => typeof value === "object" && value !== null);
-
-/** The task running on this thread; its controller is made when `taskSignal()` asks for it. */
-let current: { controller: AbortController | undefined } | undefined;
-
-/**
- * The abort signal of the pool task running on this thread: it aborts when the task is cancelled
- * or passes its `taskTimeoutMs`. Call it synchronously at the start of a task function (it is the
- * signal of whichever task runs at the time of the call).
- *
- * @returns The running task's signal; outside a pool task, a signal that never aborts.
- *
- * @example
- * ```ts
- * import { taskSignal } from "@troupe/troupe/patterns";
- * import { equal } from "node:assert/strict";
- *
- * export async function slowly(ms: number): Promise<string> {
- *   const signal = taskSignal();
- *   await new Promise((resolve) => setTimeout(resolve, ms));
- *   return signal.aborted ? "cancelled" : "done";
- * }
- * equal(taskSignal().aborted, false);
- * ```
- */
-export function taskSignal(): AbortSignal {
-  if (current === undefined) return NEVER;
-  return (current.controller ??= new AbortController()).signal;
-}
-
-const NEVER = new AbortController().signal;
 
 type TaskFunction = (...args: unknown[]) => unknown;
 
@@ -87,15 +58,15 @@ function runTask(
   call: () => unknown,
 ): TaskOutcome | Promise<TaskOutcome> {
   if (isCancelled(state, task)) return { ok: false, cancelled: true };
-  const running: { controller: AbortController | undefined } = { controller: undefined };
-  current = running;
+  const running: RunningTask = { controller: undefined };
+  runningTask.current = running;
   let result: unknown;
   try {
     result = call();
   } catch (error) {
     return { ok: false, error: serializeError(error) };
   } finally {
-    current = undefined;
+    runningTask.current = undefined;
   }
   if (!(result instanceof Promise)) return { ok: true, value: result };
   return watch(state, task, running, result);
@@ -104,7 +75,7 @@ function runTask(
 async function watch(
   state: WorkerState,
   task: number,
-  running: { controller: AbortController | undefined },
+  running: RunningTask,
   result: Promise<unknown>,
 ): Promise<TaskOutcome> {
   let watching = true;

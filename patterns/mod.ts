@@ -45,7 +45,7 @@ export {
   type TaskName,
   type TaskResult,
 } from "./pool.ts";
-export { taskSignal } from "./_pool_worker.ts";
+export { taskSignal } from "./task.ts";
 export { mapReduce } from "./map_reduce.ts";
 export {
   adoptWasmMemory,
