@@ -47,10 +47,10 @@
  * @module
  */
 
-import { describe } from "../_util.ts";
+import { describe, formatIssues } from "../_util.ts";
 import { z } from "zod";
 import { InvalidMessageError, MailboxClosedError, TimeoutError } from "../errors.ts";
-import type { Schema, SchemaIssue } from "./schema.ts";
+import type { Schema } from "./schema.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Layout: a header of Int32 words, then the byte ring.
@@ -1077,7 +1077,7 @@ export class SharedQueue<T = unknown> {
       );
     }
     if (result.success) return result.data;
-    throw new InvalidMessageError("queue", "item", formatIssues(result.error.issues), {
+    throw new InvalidMessageError("queue", "item", formatIssues(result.error), {
       cause: result.error,
     });
   }
@@ -1441,13 +1441,4 @@ function findUnsupported(value: unknown, path: string, depth: number): string | 
 
 function propertyPath(key: string): string {
   return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
-}
-
-/** Formats schema issues as one line: `n: Invalid input; tags.0: Too small`. */
-function formatIssues(issues: readonly SchemaIssue[]): string {
-  return issues
-    .map((issue) =>
-      `${issue.path.length ? issue.path.map(String).join(".") : "(root)"}: ${issue.message}`
-    )
-    .join("; ");
 }
