@@ -1,0 +1,62 @@
+/**
+ * The option schemas of futures and waits (`Future.create`, `result`, `exception`, `asCompleted`,
+ * `wait`, `gather`), for `parseOptions` in `_util.ts`: each option's own message, so that an error
+ * reads `Cannot wait: timeoutMs must be a number, received "5"`.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import type { FutureOptions } from "./future.ts";
+
+/** `ms ≥ 0` or `Infinity`; `NaN` and negatives are a `RangeError`. */
+export const timeoutMs = z
+  .custom<number>((value) => typeof value === "number", "must be a number")
+  .refine((value) => value >= 0, {
+    error: "must be a non-negative number or Infinity",
+    params: { range: true },
+  });
+
+/** An `AbortSignal`. */
+export const signal = z.custom<AbortSignal>(
+  (value) => value instanceof AbortSignal,
+  "must be an AbortSignal",
+);
+
+/** A function. */
+export function fn<F>(): z.ZodType<F> {
+  return z.custom<F>((value) => typeof value === "function", "must be a function");
+}
+
+const object = { error: "must be an object" };
+
+/** Options of `Future.create`. */
+export const futureOptionsSchema = z.strictObject({
+  label: z.string({ error: "must be a string" }).optional(),
+  onCancel: fn<NonNullable<FutureOptions["onCancel"]>>().optional(),
+}, object);
+
+/** Options of `result` and `exception`. */
+export const resultOptionsSchema = z.strictObject({
+  timeoutMs: timeoutMs.optional(),
+  signal: signal.optional(),
+}, object);
+
+/** Options of `asCompleted`. */
+export const asCompletedOptionsSchema = resultOptionsSchema;
+
+const RETURN_WHEN = ["all_completed", "first_completed", "first_exception"] as const;
+
+/** Options of `wait`. */
+export const waitOptionsSchema = z.strictObject({
+  timeoutMs: timeoutMs.optional(),
+  signal: signal.optional(),
+  returnWhen: z.enum(RETURN_WHEN, {
+    error: `must be one of ${RETURN_WHEN.map((value) => JSON.stringify(value)).join(", ")}`,
+  }).optional(),
+}, object);
+
+/** Options of `gather`. */
+export const gatherOptionsSchema = z.strictObject({
+  settle: z.boolean({ error: "must be a boolean" }).optional(),
+}, object);
