@@ -13,6 +13,7 @@
 import { z } from "zod";
 import { ask, defineActor } from "../actors/define.ts";
 import { serializeError } from "../mailbox/wire.ts";
+import { reviveShared } from "../mailbox/shared_event.ts";
 import { reduceRange } from "./kernels.ts";
 import { adoptWasmMemory } from "./shared_array.ts";
 import { running as runningTask, type RunningTask } from "./_task_context.ts";
@@ -99,6 +100,11 @@ async function watch(
   }
 }
 
+/** Calls task function `fn` with its arguments revived. */
+function call(state: WorkerState, fn: string, args: unknown[]): unknown {
+  return lookup(state, fn)(...reviveShared(args));
+}
+
 /** Runs tasks one after another: synchronously while they are, awaiting each async one. */
 function runBatch(
   state: WorkerState,
@@ -108,7 +114,7 @@ function runBatch(
 ): TaskOutcome[] | Promise<TaskOutcome[]> {
   const out: TaskOutcome[] = [];
   for (let i = 0; i < tasks.length; i++) {
-    const outcome = runTask(state, tasks[i], () => lookup(state, fns[i])(...args[i]));
+    const outcome = runTask(state, tasks[i], () => call(state, fns[i], args[i]));
     if (outcome instanceof Promise) return finishBatch(state, tasks, fns, args, out, i, outcome);
     out.push(outcome);
   }
@@ -126,7 +132,7 @@ async function finishBatch(
 ): Promise<TaskOutcome[]> {
   out.push(await pending);
   for (let i = from + 1; i < tasks.length; i++) {
-    out.push(await runTask(state, tasks[i], () => lookup(state, fns[i])(...args[i])));
+    out.push(await runTask(state, tasks[i], () => call(state, fns[i], args[i])));
   }
   return out;
 }
@@ -136,18 +142,39 @@ function array<T>() {
   return z.custom<T[]>((value) => Array.isArray(value));
 }
 
+/** The WebAssembly memories of shared arrays among a task's arguments, sent along with them. */
+const memories = array<WebAssembly.Memory>().optional();
+
+/**
+ * Makes what structured clone flattened usable again: `SharedEvent`s and `SharedQueue`s become
+ * themselves (`reviveShared`), and the memories of shared arrays are adopted, so that the arrays
+ * run the SIMD kernels here too.
+ */
+function revive<T>(values: T, adopt: readonly WebAssembly.Memory[] | undefined): T {
+  if (adopt !== undefined) { for (const memory of adopt) adoptWasmMemory(memory); }
+  return reviveShared(values);
+}
+
 /** The pool worker actor. */
 export const PoolWorker = defineActor({
   name: "troupe-pool-worker",
   url: import.meta.url,
   protocol: {
-    run: ask(z.object({ task: z.number().int(), fn: z.string(), args: array<unknown>() }), outcome),
+    run: ask(
+      z.object({ task: z.number().int(), fn: z.string(), args: array<unknown>(), memories }),
+      outcome,
+    ),
     batch: ask(
-      z.object({ tasks: array<number>(), fns: array<string>(), args: array<unknown[]>() }),
+      z.object({
+        tasks: array<number>(),
+        fns: array<string>(),
+        args: array<unknown[]>(),
+        memories,
+      }),
       array<TaskOutcome>(),
     ),
     chunk: ask(
-      z.object({ task: z.number().int(), fn: z.string(), items: array<unknown>() }),
+      z.object({ task: z.number().int(), fn: z.string(), items: array<unknown>(), memories }),
       outcome,
     ),
     reduce: ask(
@@ -168,14 +195,18 @@ export const PoolWorker = defineActor({
     return { module, cancels: args.cancels } satisfies WorkerState;
   },
   handlers: {
-    run: (state, msg) => runTask(state, msg.task, () => lookup(state, msg.fn)(...msg.args)),
-    batch: (state, msg) => runBatch(state, msg.tasks, msg.fns, msg.args),
+    run: (state, msg) =>
+      runTask(state, msg.task, () => call(state, msg.fn, revive(msg.args, msg.memories))),
+    batch: (state, msg) => {
+      revive(undefined, msg.memories);
+      return runBatch(state, msg.tasks, msg.fns, msg.args);
+    },
     chunk: (state, msg) =>
       runTask(state, msg.task, () => {
         const fn = lookup(state, msg.fn);
         const out: unknown[] = []; // packed: it clones faster than a holey array
         let pending = false;
-        for (const item of msg.items) {
+        for (const item of revive(msg.items, msg.memories)) {
           const value = fn(item);
           if (value instanceof Promise) pending = true;
           out.push(value);

@@ -352,7 +352,8 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
    */
   submit<K extends TaskName<M>>(fn: K, ...args: TaskArgs<M, K>): Future<TaskResult<M, K>> {
     this.#open(`submit "${fn}"`);
-    return this.#submit("run", { fn, args }, `task ${this.#nextTask} (${fn})`) as Future<
+    const payload = { fn, args, memories: memoriesIn(args) };
+    return this.#submit("run", payload, `task ${this.#nextTask} (${fn})`) as Future<
       TaskResult<M, K>
     >;
   }
@@ -464,10 +465,16 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
 
   #dispatchBatch(slot: Slot, tasks: Task[]): void {
     for (const task of tasks) this.#hold(slot, task);
+    let memories: WebAssembly.Memory[] | undefined;
+    for (const task of tasks) {
+      const more = task.payload.memories as WebAssembly.Memory[] | undefined;
+      if (more !== undefined) (memories ??= []).push(...more);
+    }
     slot.ref.ask("batch", {
       tasks: tasks.map((task) => task.id),
       fns: tasks.map((task) => task.payload.fn as string),
       args: tasks.map((task) => task.payload.args as unknown[]),
+      memories,
     }).then(
       (outcomes) => {
         for (let i = 0; i < tasks.length; i++) this.#finish(slot, tasks[i], outcomes[i], false);
@@ -608,7 +615,8 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
     const futures: Future<unknown>[] = [];
     for (let start = 0; start < all.length; start += chunkSize) {
       const chunk = all.slice(start, start + chunkSize);
-      futures.push(this.#submit("chunk", { fn, items: chunk }, `chunk ${start} of map (${fn})`));
+      const payload = { fn, items: chunk, memories: memoriesIn(chunk) };
+      futures.push(this.#submit("chunk", payload, `chunk ${start} of map (${fn})`));
     }
     const onAbort = () => futures.forEach((future) => future.cancel());
     options.signal?.addEventListener("abort", onAbort, { once: true });
@@ -663,7 +671,8 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
           chunk.push(next.value);
         }
         if (chunk.length === 0) break;
-        const future = this.#submit("chunk", { fn, items: chunk }, `map item (${fn})`);
+        const payload = { fn, items: chunk, memories: memoriesIn(chunk) };
+        const future = this.#submit("chunk", payload, `map item (${fn})`);
         running.add(future);
         future.addDoneCallback(() => {
           running.delete(future);
@@ -787,6 +796,20 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+/**
+ * The WebAssembly memories of the shared arrays among `values` (not nested deeper), so that the
+ * worker can adopt them and run the SIMD kernels on the arrays; `undefined` when there are none.
+ */
+function memoriesIn(values: readonly unknown[]): WebAssembly.Memory[] | undefined {
+  let found: WebAssembly.Memory[] | undefined;
+  for (const value of values) {
+    if (typeof value !== "object" || value === null || !ArrayBuffer.isView(value)) continue;
+    const memory = wasmMemoryOf(value);
+    if (memory !== undefined && !found?.includes(memory)) (found ??= []).push(memory);
+  }
+  return found;
 }
 
 function positiveInteger(value: number, what: string): void {

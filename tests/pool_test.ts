@@ -9,6 +9,7 @@ import {
   TimeoutError,
   wait,
 } from "../mod.ts";
+import { SharedEvent, SharedQueue } from "../mailbox/mod.ts";
 import type * as Tasks from "./fixtures/tasks.ts";
 import { test } from "./_helpers.ts";
 
@@ -204,4 +205,36 @@ test("many small tasks ride in batches and each gets its own result", async () =
   const settled = await Promise.allSettled(failing);
   deepEqual(settled.map((s) => s.status), ["fulfilled", "rejected", "fulfilled"]);
   equal(pool.stats().completed, 2_053);
+});
+
+test("a SharedEvent passed to submit or map arrives as a SharedEvent", async () => {
+  await using pool = await start();
+  const event = new SharedEvent();
+  equal(await pool.submit("setEvent", event), true);
+  equal(event.isSet(), true);
+  const jobs = [1, 2, 3].map((id) => ({ id, done: new SharedEvent() }));
+  deepEqual(await pool.map("setJobEvent", jobs), [1, 2, 3]);
+  deepEqual(jobs.map((job) => job.done.isSet()), [true, true, true]);
+});
+
+test("a SharedQueue passed to submit arrives as a SharedQueue", async () => {
+  await using pool = await start();
+  const queue = new SharedQueue<number>({ capacity: 8 });
+  equal(await pool.submit("putAll", queue, [1, 2, 3]), true);
+  deepEqual([queue.tryGet(), queue.tryGet(), queue.tryGet()], [
+    { ok: true, value: 1 },
+    { ok: true, value: 2 },
+    { ok: true, value: 3 },
+  ]);
+});
+
+test("a shared array passed to submit arrives shared, with its WebAssembly memory", async () => {
+  await using pool = await start();
+  const data = sharedArray(Float64Array, 10_000); // 64 KiB or more: in a WebAssembly memory
+  deepEqual(await pool.submit("fillShared", data.subarray(5_000), 7), [true, true]);
+  equal(data[4_999], 0);
+  equal(data[9_999], 7);
+  const small = sharedArray(Float64Array, 10); // a plain SharedArrayBuffer
+  deepEqual(await pool.submit("fillShared", small, 1), [true, false]);
+  equal(small[9], 1);
 });
