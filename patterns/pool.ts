@@ -106,7 +106,14 @@ export interface PoolOptions {
 export interface MapOptions {
   /** Items per task; by default `map` makes about four chunks per worker, `mapUnordered` one item. */
   chunkSize?: number;
-  /** Stops submitting; what is running finishes, the result rejects with the signal's reason. */
+  /**
+   * Stops the map at once: `map`'s promise rejects, or `mapUnordered`'s iteration throws, with the
+   * signal's reason. Tasks no worker has taken yet are cancelled; those already running finish
+   * (their results are dropped), as Python's `Executor.map` leaves them. A task error, or leaving a
+   * `mapUnordered` loop early, does the same.
+   *
+   * @default {undefined}
+   */
   signal?: AbortSignal;
 }
 
@@ -599,7 +606,7 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
    * @param items The items.
    * @param options Chunk size and an abort signal.
    * @returns The results, in the items' order.
-   * @throws The first task error, as it was thrown in the worker.
+   * @throws The first task error, as it was thrown in the worker; the signal's reason once it aborts.
    */
   async map<K extends TaskName<M>>(
     fn: K,
@@ -612,23 +619,29 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
     const chunkSize = options.chunkSize ??
       Math.max(1, Math.ceil(all.length / (this.#slots.length * 4)));
     positiveInteger(chunkSize, `Cannot map "${fn}": chunkSize`);
+    const signal = options.signal;
+    signal?.throwIfAborted();
     const futures: Future<unknown>[] = [];
     for (let start = 0; start < all.length; start += chunkSize) {
       const chunk = all.slice(start, start + chunkSize);
       const payload = { fn, items: chunk, memories: memoriesIn(chunk) };
       futures.push(this.#submit("chunk", payload, `chunk ${start} of map (${fn})`));
     }
-    const onAbort = () => futures.forEach((future) => future.cancel());
-    options.signal?.addEventListener("abort", onAbort, { once: true });
+    const results = Promise.all(futures) as Promise<unknown[][]>;
+    results.catch(() => {}); // an abort or a first error may leave it unawaited
+    let onAbort: (() => void) | undefined;
+    const aborted = signal === undefined ? undefined : new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
     try {
-      const chunks = await Promise.all(futures) as unknown[][];
-      options.signal?.throwIfAborted();
+      const chunks = await (aborted === undefined ? results : Promise.race([results, aborted]));
       return chunks.flat() as TaskResult<M, K>[];
     } catch (error) {
-      futures.forEach((future) => future.cancel());
-      throw options.signal?.aborted ? options.signal.reason : error;
+      cancelQueued(futures);
+      throw signal?.aborted ? signal.reason : error;
     } finally {
-      options.signal?.removeEventListener("abort", onAbort);
+      if (onAbort !== undefined) signal!.removeEventListener("abort", onAbort);
     }
   }
 
@@ -641,7 +654,8 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
    * @param items The items, pulled lazily.
    * @param options Chunk size (default 1) and an abort signal.
    * @returns An async iterator of results, in completion order.
-   * @throws The first task error, when the consumer reaches it.
+   * @throws The first task error, when the consumer reaches it; the signal's reason, at once, when
+   * it aborts.
    */
   async *mapUnordered<K extends TaskName<M>>(
     fn: K,
@@ -681,10 +695,14 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
         });
       }
     };
+    const signal = options.signal;
+    const onAbort = () => wake?.();
+    signal?.addEventListener("abort", onAbort, { once: true });
     try {
+      signal?.throwIfAborted();
       await fill();
       while (running.size > 0 || finished.length > 0) {
-        options.signal?.throwIfAborted();
+        signal?.throwIfAborted();
         const future = finished.shift();
         if (future === undefined) {
           await new Promise<void>((resolve) => wake = resolve);
@@ -695,7 +713,8 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
         await fill();
       }
     } finally {
-      for (const future of running) future.cancel();
+      signal?.removeEventListener("abort", onAbort);
+      cancelQueued(running);
     }
   }
 
@@ -796,6 +815,14 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+/**
+ * Cancels the futures whose tasks no worker has taken yet; those running finish (as Python's
+ * `Executor.map` leaves them when its iterator is closed).
+ */
+function cancelQueued(futures: Iterable<Future<unknown>>): void {
+  for (const future of futures) if (future.status === "pending") future.cancel();
 }
 
 /**

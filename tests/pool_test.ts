@@ -238,3 +238,53 @@ test("a shared array passed to submit arrives shared, with its WebAssembly memor
   deepEqual(await pool.submit("fillShared", small, 1), [true, false]);
   equal(small[9], 1);
 });
+
+/** Six gated jobs sharing one event and one log, and a wait until `n` of them have started. */
+function gatedJobs() {
+  const open = new SharedEvent();
+  const log = new Int32Array(new SharedArrayBuffer(12));
+  const jobs: Tasks.GatedJob[] = Array.from({ length: 6 }, () => ({ open, log }));
+  const started = async (n: number) => {
+    for (let seen = Atomics.load(log, 0); seen < n; seen = Atomics.load(log, 0)) {
+      await Atomics.waitAsync(log, 0, seen).value;
+    }
+  };
+  return { open, log, jobs, started };
+}
+
+test("aborting map rejects at once; queued tasks are cancelled, running ones finish", async () => {
+  await using pool = await start();
+  await rejects(pool.map("square", [1], { signal: AbortSignal.abort(new Error("early")) }), {
+    message: "early",
+  });
+  const { open, log, jobs, started } = gatedJobs();
+  const controller = new AbortController();
+  const mapped = pool.map("gated", jobs, { chunkSize: 1, signal: controller.signal });
+  await started(2);
+  controller.abort(new Error("enough"));
+  await rejects(mapped, { message: "enough" });
+  deepEqual([...log], [2, 0, 0], "the two running tasks are still waiting, not aborted");
+  open.set();
+  await pool.close();
+  deepEqual([...log], [2, 2, 0], "they finished; the four queued ones never started");
+});
+
+test("aborting mapUnordered ends the iteration at once, while no result arrives", async () => {
+  await using pool = await start();
+  const { open, log, jobs, started } = gatedJobs();
+  const controller = new AbortController();
+  const seen: string[] = [];
+  const iterating = (async () => {
+    for await (const result of pool.mapUnordered("gated", jobs, { signal: controller.signal })) {
+      seen.push(result);
+    }
+  })();
+  await started(2);
+  controller.abort(new Error("enough"));
+  await rejects(iterating, { message: "enough" });
+  deepEqual(seen, []);
+  deepEqual([...log], [2, 0, 0], "the two running tasks are still waiting, not aborted");
+  open.set();
+  await pool.close();
+  deepEqual([...log], [2, 2, 0], "they finished; the queued ones never started");
+});
