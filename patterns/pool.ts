@@ -16,14 +16,18 @@
  * @module
  */
 
-import { ActorCrashedError, ActorStoppedError, TimeoutError } from "../errors.ts";
-import { Deque } from "../_util.ts";
-import { deserializeError } from "../mailbox/wire.ts";
-import type { ActorRef } from "../actors/ref.ts";
+import { Deque, parseOptions } from "../_util.ts";
 import { supervisor } from "../supervisors/spec.ts";
 import { ActorSystem } from "../supervisors/system.ts";
-import { CANCEL_SLOTS, PoolWorker, type TaskOutcome } from "./_pool_worker.ts";
-import { Future, type FutureController } from "./future.ts";
+import { PoolWorker, type TaskOutcome } from "./_pool_worker.ts";
+import { type BatchPayload, Dispatcher, type Kind, type WorkerLink } from "./_dispatch.ts";
+import {
+  mapOptionsSchema,
+  POOL_DEFAULTS,
+  poolOptionsSchema,
+  reduceOptionsSchema,
+} from "./_pool_options.ts";
+import type { Future } from "./future.ts";
 import { chunkRanges } from "./kernels.ts";
 import { wasmMemoryOf } from "./shared_array.ts";
 
@@ -145,35 +149,6 @@ export interface PoolStats {
   readonly replaced: number;
 }
 
-type Kind = "run" | "chunk" | "reduce";
-
-interface Task {
-  readonly id: number;
-  readonly kind: Kind;
-  readonly payload: Record<string, unknown>;
-  readonly controller: FutureController<unknown>;
-  readonly label: string;
-  attempts: number;
-  started: boolean;
-  startedAt: number;
-  slot: Slot | undefined;
-  timer: ReturnType<typeof setTimeout> | undefined;
-  grace: ReturnType<typeof setTimeout> | undefined;
-  /** Failed or cancelled by the pool already; whatever the worker says later is ignored. */
-  settled: boolean;
-}
-
-interface Slot {
-  readonly index: number;
-  ref: ActorRef<typeof PoolWorker.protocol>;
-  readonly cancels: Int32Array<SharedArrayBuffer>;
-  readonly inFlight: Deque<Task>;
-  replacing: boolean;
-}
-
-/** Tasks shorter than this on average are pipelined; longer ones go one per worker. */
-const SHORT_TASK_MS = 1;
-
 const IDENTITY: Record<Reducer, number> = { max: -Infinity, min: Infinity, sum: 0 };
 const COMBINE: Record<Reducer, (a: number, b: number) => number> = {
   max: Math.max,
@@ -202,23 +177,8 @@ const COMBINE: Record<Reducer, (a: number, b: number) => number> = {
 export class Pool<M extends TaskModule> implements AsyncDisposable {
   readonly #system: ActorSystem;
   readonly #ownSystem: boolean;
-  readonly #slots: Slot[];
-  readonly #queue = new Deque<Task>();
-  readonly #retry = new Deque<Task>();
-  readonly #moduleUrl: string;
-  readonly #name: string;
-  readonly #retries: number;
-  readonly #taskTimeoutMs: number;
-  readonly #cancelGraceMs: number;
+  readonly #dispatcher: Dispatcher;
   readonly #maxInFlight: number;
-  readonly #permissions: Deno.PermissionOptions | undefined;
-  readonly #idle: Array<() => void> = [];
-  #nextTask = 1;
-  #pumpScheduled = false;
-  #completed = 0;
-  /** How long tasks run, on average (milliseconds); unknown until one has finished. */
-  #runMs: number | undefined;
-  #replaced = 0;
   #closing = false;
   #closed: Promise<void> | undefined;
 
@@ -227,18 +187,29 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
     ownSystem: boolean,
     moduleUrl: string,
     options: Required<Omit<PoolOptions, "system" | "permissions">> & PoolOptions,
-    slots: Slot[],
   ) {
     this.#system = system;
     this.#ownSystem = ownSystem;
-    this.#moduleUrl = moduleUrl;
-    this.#name = options.name;
-    this.#retries = options.retries;
-    this.#taskTimeoutMs = options.taskTimeoutMs;
-    this.#cancelGraceMs = options.cancelGraceMs;
     this.#maxInFlight = options.maxInFlight;
-    this.#permissions = options.permissions;
-    this.#slots = slots;
+    this.#dispatcher = new Dispatcher(options, async (index, cancels) => {
+      const ref = await system.spawn(PoolWorker, {
+        name: `${options.name}-${index + 1}`,
+        args: { moduleUrl, cancels },
+        restart: "transient",
+        prefetch: options.maxInFlight,
+        askTimeoutMs: Infinity,
+        permissions: options.permissions,
+      });
+      const asks = ref as unknown as {
+        ask(kind: Kind, msg: unknown): Promise<TaskOutcome>;
+        ask(kind: "batch", msg: BatchPayload): Promise<TaskOutcome[]>;
+      };
+      return {
+        ask: (kind, payload) => asks.ask(kind, payload),
+        batch: (payload) => asks.ask("batch", payload),
+        stop: (timeoutMs) => ref.stop({ timeoutMs }),
+      } satisfies WorkerLink;
+    });
   }
 
   /**
@@ -261,52 +232,30 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
     if (typeof url !== "string" || !URL.canParse(url)) {
       throw new TypeError(`${where}: module must be a URL, received ${String(module)}`);
     }
-    const size = options.size ?? navigator.hardwareConcurrency;
-    positiveInteger(size, `${where}: size`);
-    const retries = options.retries ?? 0;
-    if (!(Number.isInteger(retries) && retries >= 0)) {
-      throw new RangeError(`${where}: retries must be a non-negative integer, received ${retries}`);
-    }
-    const taskTimeoutMs = options.taskTimeoutMs ?? Infinity;
-    const cancelGraceMs = options.cancelGraceMs ?? 1_000;
-    for (
-      const [field, value] of [["taskTimeoutMs", taskTimeoutMs], [
-        "cancelGraceMs",
-        cancelGraceMs,
-      ]] as const
-    ) {
-      if (!(value > 0)) {
-        throw new RangeError(`${where}: ${field} must be positive, received ${value}`);
-      }
-    }
-    const maxInFlight = options.maxInFlight ?? 64;
-    positiveInteger(maxInFlight, `${where}: maxInFlight`);
-    if (maxInFlight * 2 > CANCEL_SLOTS) {
-      throw new RangeError(
-        `${where}: maxInFlight must be at most ${CANCEL_SLOTS / 2}, received ${maxInFlight}`,
-      );
-    }
-    const name = options.name ?? "pool";
-    if (typeof name !== "string" || !/^[A-Za-z0-9_.:-]+$/.test(name)) {
-      throw new TypeError(
-        `${where}: name must use letters, digits, _ . : - only, received ${name}`,
-      );
-    }
-    const ownSystem = options.system === undefined;
-    const system = options.system ?? await ActorSystem.start({
-      name,
+    const parsed = parseOptions(poolOptionsSchema, options ?? {}, where);
+    // Explicit undefined in `options` must not undo a default.
+    const resolved = {
+      ...parsed,
+      size: parsed.size ?? navigator.hardwareConcurrency,
+      retries: parsed.retries ?? POOL_DEFAULTS.retries,
+      taskTimeoutMs: parsed.taskTimeoutMs ?? POOL_DEFAULTS.taskTimeoutMs,
+      cancelGraceMs: parsed.cancelGraceMs ?? POOL_DEFAULTS.cancelGraceMs,
+      maxInFlight: parsed.maxInFlight ?? POOL_DEFAULTS.maxInFlight,
+      name: parsed.name ?? POOL_DEFAULTS.name,
+    };
+    const ownSystem = resolved.system === undefined;
+    const system = resolved.system ?? await ActorSystem.start({
+      name: resolved.name,
       // Tasks are often long and synchronous: liveness is the task timeout's job, not heartbeats'.
       heartbeat: false,
       root: supervisor({
-        intensity: { maxRestarts: 100 * size, periodMs: 1_000 },
+        intensity: { maxRestarts: 100 * resolved.size, periodMs: 1_000 },
         backoff: { initialMs: 0, jitter: 0 },
       }),
     });
-    // Explicit undefined in `options` must not undo a default.
-    const resolved = { ...options, size, retries, taskTimeoutMs, cancelGraceMs, maxInFlight, name };
-    const pool = new Pool<M>(system, ownSystem, url, resolved, []);
+    const pool = new Pool<M>(system, ownSystem, url, resolved);
     try {
-      await Promise.all(Array.from({ length: size }, (_, i) => pool.#spawn(i)));
+      await Promise.all(Array.from({ length: resolved.size }, (_, i) => pool.#dispatcher.spawn(i)));
     } catch (error) {
       await pool.terminate();
       throw error;
@@ -314,38 +263,14 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
     return pool;
   }
 
-  async #spawn(index: number): Promise<Slot> {
-    const cancels = new Int32Array(new SharedArrayBuffer(CANCEL_SLOTS * 4));
-    const ref = await this.#system.spawn(PoolWorker, {
-      name: `${this.#name}-${index + 1}`,
-      args: { moduleUrl: this.#moduleUrl, cancels },
-      restart: "transient",
-      prefetch: this.#maxInFlight,
-      askTimeoutMs: Infinity,
-      permissions: this.#permissions,
-    });
-    const slot: Slot = { index, ref, cancels, inFlight: new Deque(), replacing: false };
-    this.#slots[index] = slot;
-    this.#pump();
-    return slot;
-  }
-
   /** How many workers the pool has. */
   get size(): number {
-    return this.#slots.length;
+    return this.#dispatcher.size;
   }
 
   /** Current figures. */
   stats(): PoolStats {
-    let inFlight = 0;
-    for (const slot of this.#slots) inFlight += slot?.inFlight.length ?? 0;
-    return {
-      size: this.#slots.length,
-      queued: this.#queue.length + this.#retry.length,
-      inFlight,
-      completed: this.#completed,
-      replaced: this.#replaced,
-    };
+    return this.#dispatcher.stats();
   }
 
   /**
@@ -353,16 +278,16 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
    *
    * @typeParam K The function's name.
    * @param fn The exported function to call.
-   * @param args Its arguments (cloned to the worker).
+   * @param args Its arguments (cloned to the worker; `SharedEvent`, `SharedQueue` and shared arrays
+   * arrive usable).
    * @returns A future: await it, or use `result`, `cancel`, `addDoneCallback`.
    * @throws {TypeError} When the pool is closing.
    */
   submit<K extends TaskName<M>>(fn: K, ...args: TaskArgs<M, K>): Future<TaskResult<M, K>> {
     this.#open(`submit "${fn}"`);
     const payload = { fn, args, memories: memoriesIn(args) };
-    return this.#submit("run", payload, `task ${this.#nextTask} (${fn})`) as Future<
-      TaskResult<M, K>
-    >;
+    const label = `task ${this.#dispatcher.nextTaskId} (${fn})`;
+    return this.#dispatcher.submit("run", payload, label) as Future<TaskResult<M, K>>;
   }
 
   #open(what: string): void {
@@ -370,231 +295,7 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
   }
 
   #submit(kind: Kind, payload: Record<string, unknown>, label: string): Future<unknown> {
-    const id = this.#nextTask++;
-    const controller = Future.create<unknown>({
-      label,
-      onCancel: (status) => {
-        if (status === "running") this.#cancelRunning(task);
-        else task.settled = true; // a queued task is skipped when its turn comes
-      },
-    });
-    const task: Task = {
-      id,
-      kind,
-      payload: { ...payload, task: id },
-      controller,
-      label,
-      attempts: 0,
-      started: false,
-      startedAt: 0,
-      slot: undefined,
-      timer: undefined,
-      grace: undefined,
-      settled: false,
-    };
-    this.#queue.push(task);
-    this.#schedulePump();
-    return controller.future;
-  }
-
-  /** Pumps once at the end of this tick, so that tasks submitted together leave together. */
-  #schedulePump(): void {
-    if (this.#pumpScheduled) return;
-    this.#pumpScheduled = true;
-    queueMicrotask(() => {
-      this.#pumpScheduled = false;
-      this.#pump();
-    });
-  }
-
-  /** The next task to hand out: retries first, skipping cancelled ones; starts its future. */
-  #take(): Task | undefined {
-    for (;;) {
-      const task = this.#retry.shift() ?? this.#queue.shift();
-      if (task === undefined || !task.settled && (task.started || task.controller.start())) {
-        if (task !== undefined) task.started = true;
-        return task;
-      }
-    }
-  }
-
-  /**
-   * Hands queued tasks to the least busy workers. Consecutive `submit` tasks for one worker go in
-   * one message (a batch the worker runs in order): a message per task would cost the host a
-   * worker wake-up each.
-   */
-  #pump(): void {
-    while (this.#queue.length + this.#retry.length > 0) {
-      const depth = this.#depth();
-      let best: Slot | undefined;
-      for (const slot of this.#slots) {
-        if (slot === undefined || slot.replacing) continue;
-        if (slot.inFlight.length >= depth) continue;
-        if (best === undefined || slot.inFlight.length < best.inFlight.length) best = slot;
-      }
-      if (best === undefined) break;
-      const first = this.#take();
-      if (first === undefined) break;
-      const room = Math.min(depth - best.inFlight.length, Math.ceil(depth / 2));
-      const batch = [first];
-      while (first.kind === "run" && batch.length < room) {
-        const next = this.#take();
-        if (next === undefined) break;
-        if (next.kind !== "run") {
-          this.#retry.unshift(next); // goes out next, on its own
-          break;
-        }
-        batch.push(next);
-      }
-      if (batch.length === 1) this.#dispatch(best, first);
-      else this.#dispatchBatch(best, batch);
-    }
-    if (this.stats().inFlight === 0) { for (const wake of this.#idle.splice(0)) wake(); }
-  }
-
-  #hold(slot: Slot, task: Task): void {
-    task.slot = slot;
-    task.attempts++;
-    slot.inFlight.push(task);
-    if (slot.inFlight.length === 1) this.#started(task);
-  }
-
-  #dispatch(slot: Slot, task: Task): void {
-    this.#hold(slot, task);
-    const ref = slot.ref as unknown as {
-      ask(kind: Kind, msg: unknown): Promise<TaskOutcome>;
-    };
-    ref.ask(task.kind, task.payload).then(
-      (outcome) => this.#finish(slot, task, outcome),
-      (error) => this.#lost(slot, task, error),
-    );
-  }
-
-  #dispatchBatch(slot: Slot, tasks: Task[]): void {
-    for (const task of tasks) this.#hold(slot, task);
-    let memories: WebAssembly.Memory[] | undefined;
-    for (const task of tasks) {
-      const more = task.payload.memories as WebAssembly.Memory[] | undefined;
-      if (more !== undefined) (memories ??= []).push(...more);
-    }
-    slot.ref.ask("batch", {
-      tasks: tasks.map((task) => task.id),
-      fns: tasks.map((task) => task.payload.fn as string),
-      args: tasks.map((task) => task.payload.args as unknown[]),
-      memories,
-    }).then(
-      (outcomes) => {
-        for (let i = 0; i < tasks.length; i++) this.#finish(slot, tasks[i], outcomes[i], false);
-        this.#pump();
-      },
-      (error) => {
-        for (const task of tasks) this.#lost(slot, task, error, false);
-        this.#pump();
-      },
-    );
-  }
-
-  /** How many tasks a worker holds now: one while tasks are long, `maxInFlight` once short. */
-  #depth(): number {
-    return this.#runMs !== undefined && this.#runMs < SHORT_TASK_MS ? this.#maxInFlight : 1;
-  }
-
-  /** The task is now the oldest on its worker: it runs, and its timeout starts. */
-  #started(task: Task): void {
-    task.startedAt = performance.now();
-    if (this.#taskTimeoutMs === Infinity || task.settled) return;
-    task.timer = setTimeout(() => {
-      task.timer = undefined;
-      if (task.settled) return;
-      task.settled = true;
-      task.controller.reject(new TimeoutError(task.label, this.#taskTimeoutMs));
-      this.#abort(task);
-    }, this.#taskTimeoutMs);
-  }
-
-  /** Removes a finished task from its worker and starts the clock of the next one. */
-  #release(slot: Slot, task: Task): void {
-    if (task.timer !== undefined) clearTimeout(task.timer);
-    if (task.grace !== undefined) clearTimeout(task.grace);
-    task.timer = task.grace = undefined;
-    const wasHead = slot.inFlight.peek() === task;
-    if (wasHead) {
-      slot.inFlight.shift();
-      // A moving average of how long tasks run, for the dispatch depth.
-      const ran = performance.now() - task.startedAt;
-      this.#runMs = this.#runMs === undefined ? ran : this.#runMs * 0.8 + ran * 0.2;
-    } else {
-      const rest = slot.inFlight.drain().filter((t) => t !== task);
-      for (const t of rest) slot.inFlight.push(t);
-    }
-    const next = slot.inFlight.peek();
-    if (wasHead && next !== undefined) this.#started(next);
-  }
-
-  #finish(slot: Slot, task: Task, outcome: TaskOutcome, pump = true): void {
-    this.#release(slot, task);
-    this.#completed++;
-    if (task.settled) {
-      task.controller.cancelled(); // a cancel was confirmed (ignored if it timed out instead)
-    } else {
-      task.settled = true;
-      if (outcome.ok) task.controller.resolve(outcome.value);
-      else if ("cancelled" in outcome) task.controller.cancelled();
-      else task.controller.reject(deserializeError(outcome.error));
-    }
-    if (pump) this.#pump();
-  }
-
-  /** The ask failed: the worker died (or was replaced), or the pool is stopping. */
-  #lost(slot: Slot, task: Task, error: unknown, pump = true): void {
-    this.#release(slot, task);
-    if (task.settled) {
-      this.#completed++;
-      task.controller.cancelled();
-    } else if (slot.replacing) {
-      task.attempts--; // its worker was replaced for another task's sake: no retry is used
-      this.#retry.push(task);
-    } else if (error instanceof ActorCrashedError && task.attempts <= this.#retries) {
-      this.#retry.push(task); // run again, ahead of new work
-    } else {
-      task.settled = true;
-      this.#completed++;
-      task.controller.reject(error);
-    }
-    if (pump) this.#pump();
-  }
-
-  /** Cancels a task a worker holds: skipped if not started, its signal aborted if running. */
-  #cancelRunning(task: Task): void {
-    if (task.settled) return;
-    task.settled = true; // what the worker answers for it is ignored (and counted then)
-    this.#abort(task);
-  }
-
-  /** Tells the worker to skip or abort `task`; past the grace period, replaces the worker. */
-  #abort(task: Task): void {
-    const slot = task.slot;
-    if (slot === undefined) return;
-    Atomics.store(slot.cancels, task.id % CANCEL_SLOTS, task.id);
-    Atomics.notify(slot.cancels, task.id % CANCEL_SLOTS);
-    task.grace = setTimeout(() => {
-      task.grace = undefined;
-      if (slot.inFlight.peek() === task) void this.#replace(slot);
-    }, this.#cancelGraceMs);
-  }
-
-  /** Ends a worker whose task ignores its cancellation and starts a new one in its place. */
-  async #replace(slot: Slot): Promise<void> {
-    if (slot.replacing || this.#closing) return;
-    slot.replacing = true;
-    this.#replaced++;
-    await slot.ref.stop({ timeoutMs: 0.001 });
-    if (this.#closing) return;
-    try {
-      await this.#spawn(slot.index);
-    } catch {
-      // The pool shrinks by one: the others carry on.
-    }
+    return this.#dispatcher.submit(kind, payload, label);
   }
 
   /**
@@ -614,12 +315,12 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
     options: MapOptions = {},
   ): Promise<TaskResult<M, K>[]> {
     this.#open(`map "${fn}"`);
+    const parsed = parseOptions(mapOptionsSchema, options ?? {}, `Cannot map "${fn}"`);
     const all = Array.isArray(items) ? items : [...items];
     if (all.length === 0) return [];
-    const chunkSize = options.chunkSize ??
-      Math.max(1, Math.ceil(all.length / (this.#slots.length * 4)));
-    positiveInteger(chunkSize, `Cannot map "${fn}": chunkSize`);
-    const signal = options.signal;
+    const chunkSize = parsed.chunkSize ??
+      Math.max(1, Math.ceil(all.length / (this.size * 4)));
+    const signal = parsed.signal;
     signal?.throwIfAborted();
     const futures: Future<unknown>[] = [];
     for (let start = 0; start < all.length; start += chunkSize) {
@@ -663,9 +364,9 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
     options: MapOptions = {},
   ): AsyncGenerator<TaskResult<M, K>, void, undefined> {
     this.#open(`map "${fn}"`);
-    const chunkSize = options.chunkSize ?? 1;
-    positiveInteger(chunkSize, `Cannot map "${fn}": chunkSize`);
-    const limit = this.#slots.length * this.#maxInFlight;
+    const parsed = parseOptions(mapOptionsSchema, options ?? {}, `Cannot map "${fn}"`);
+    const chunkSize = parsed.chunkSize ?? 1;
+    const limit = this.size * this.#maxInFlight;
     const iterator = Symbol.asyncIterator in items
       ? (items as AsyncIterable<unknown>)[Symbol.asyncIterator]()
       : (items as Iterable<unknown>)[Symbol.iterator]();
@@ -695,7 +396,7 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
         });
       }
     };
-    const signal = options.signal;
+    const signal = parsed.signal;
     const onAbort = () => wake?.();
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
@@ -738,17 +439,17 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
   ): Promise<R> {
     this.#open(`reduce "${fn}"`);
     const where = `Cannot reduce "${fn}"`;
+    const parsed = parseOptions(reduceOptionsSchema, options ?? {}, where) as ReduceOptions<R>;
     if (!ArrayBuffer.isView(data) || !(data.buffer instanceof SharedArrayBuffer)) {
       throw new TypeError(`${where}: data must be a typed array over a SharedArrayBuffer`);
     }
     const builtin = fn === "max" || fn === "min" || fn === "sum";
-    const combine = options.combine ??
+    const combine = parsed.combine ??
       (builtin ? COMBINE[fn as Reducer] as unknown as (a: R, b: R) => R : undefined);
     if (combine === undefined) throw new TypeError(`${where}: combine is required for "${fn}"`);
-    const initial = options.initial ?? (builtin ? IDENTITY[fn as Reducer] as R : undefined);
+    const initial = parsed.initial ?? (builtin ? IDENTITY[fn as Reducer] as R : undefined);
     const length = (data as unknown as { length: number }).length;
-    const chunks = options.chunks ?? this.#slots.length;
-    positiveInteger(chunks, `${where}: chunks`);
+    const chunks = parsed.chunks ?? this.size;
     // With the array's WebAssembly memory in the same message, the worker runs SIMD kernels on it.
     const memory = builtin ? wasmMemoryOf(data) : undefined;
     const futures = chunkRanges(length, chunks).map(([start, end]) =>
@@ -760,14 +461,6 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
     return result as R;
   }
 
-  /** Resolves once no task is queued or held by a worker. */
-  #drained(): Promise<void> {
-    if (this.#queue.length + this.#retry.length === 0 && this.stats().inFlight === 0) {
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => this.#idle.push(resolve));
-  }
-
   /**
    * Stops taking tasks, lets queued and running ones finish (for at most `timeoutMs`), then stops
    * the workers.
@@ -777,12 +470,13 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
   close(options: { timeoutMs?: number } = {}): Promise<void> {
     this.#closed ??= (async () => {
       this.#closing = true;
+      this.#dispatcher.close();
       const timeoutMs = options.timeoutMs ?? Infinity;
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timedOut = new Promise<void>((resolve) => {
         if (timeoutMs !== Infinity) timer = setTimeout(resolve, timeoutMs);
       });
-      await Promise.race([this.#drained(), timedOut]);
+      await Promise.race([this.#dispatcher.drained(), timedOut]);
       clearTimeout(timer);
       await this.#stopWorkers();
     })();
@@ -792,23 +486,15 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
   /** Stops at once: queued tasks are cancelled, running ones fail with `ActorStoppedError`. */
   terminate(): Promise<void> {
     this.#closing = true;
-    for (const task of [...this.#retry.drain(), ...this.#queue.drain()]) {
-      task.controller.future.cancel();
-    }
+    this.#dispatcher.close();
+    this.#dispatcher.cancelQueued();
     this.#closed ??= this.#stopWorkers();
     return this.#closed;
   }
 
   async #stopWorkers(): Promise<void> {
-    for (const task of [...this.#retry.drain(), ...this.#queue.drain()]) {
-      task.settled = true;
-      task.controller.reject(new ActorStoppedError(`/${this.#name}`));
-    }
-    if (this.#ownSystem) {
-      await this.#system.shutdown({ timeoutMs: 1_000 });
-    } else {
-      await Promise.all(this.#slots.map((slot) => slot.ref.stop({ timeoutMs: 1_000 })));
-    }
+    await this.#dispatcher.stopWorkers(1_000, !this.#ownSystem);
+    if (this.#ownSystem) await this.#system.shutdown({ timeoutMs: 1_000 });
   }
 
   /** Closes the pool, waiting for its tasks; for `await using`. */
@@ -837,10 +523,4 @@ function memoriesIn(values: readonly unknown[]): WebAssembly.Memory[] | undefine
     if (memory !== undefined && !found?.includes(memory)) (found ??= []).push(memory);
   }
   return found;
-}
-
-function positiveInteger(value: number, what: string): void {
-  if (!(Number.isInteger(value) && value > 0)) {
-    throw new RangeError(`${what} must be a positive integer, received ${value}`);
-  }
 }

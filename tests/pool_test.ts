@@ -193,6 +193,42 @@ test("pool options are validated", async () => {
     name: "RangeError",
     message: "Cannot start pool: retries must be a non-negative integer, received -1",
   });
+  await rejects(start({ maxInFlight: 600 }), {
+    name: "RangeError",
+    message: "Cannot start pool: maxInFlight must be at most 512, received 600",
+  });
+  await rejects(start({ taskTimeoutMs: 0 }), {
+    name: "RangeError",
+    message: "Cannot start pool: taskTimeoutMs must be positive, received 0",
+  });
+  await rejects(start({ cancelGraceMs: "1" as never }), {
+    name: "TypeError",
+    message: 'Cannot start pool: cancelGraceMs must be a number, received "1"',
+  });
+  await rejects(start({ name: "a b" }), {
+    name: "TypeError",
+    message: 'Cannot start pool: name must use letters, digits, _ . : - only, received "a b"',
+  });
+  await rejects(start({ sise: 2 } as never), {
+    name: "TypeError",
+    message: 'Cannot start pool: unknown option "sise"',
+  });
+});
+
+test("map, mapUnordered and reduce options are validated", async () => {
+  await using pool = await start({ size: 1 });
+  await rejects(pool.map("square", [1], { chunkSize: 0 }), {
+    name: "RangeError",
+    message: 'Cannot map "square": chunkSize must be a positive integer, received 0',
+  });
+  await rejects(pool.mapUnordered("square", [1], { signal: {} as never }).next(), {
+    name: "TypeError",
+    message: 'Cannot map "square": signal must be an AbortSignal, received an object',
+  });
+  await rejects(pool.reduce("max", sharedArray(Float64Array, 4), { chunks: 1.5 }), {
+    name: "RangeError",
+    message: 'Cannot reduce "max": chunks must be a positive integer, received 1.5',
+  });
 });
 
 test("many small tasks ride in batches and each gets its own result", async () => {
