@@ -9,8 +9,9 @@
  * 2. `pool.map` of trivial items (`square`), items/s, against bare workers that receive the same
  *    chunks by raw `postMessage` (the floor of the messaging cost).
  * 3. The max of 100M doubles: `pool.reduce("max", data)` on 2 workers over a `sharedArray`, against a
- *    plain JavaScript loop on this thread and, when python3 imports numpy, `a.max()` in a python3
- *    subprocess (its own array).
+ *    plain JavaScript loop on this thread, a C loop on 2 pthreads (compiled with gcc
+ *    `-O3 -march=native` into a temporary folder; skipped, saying why, without gcc) and, when
+ *    python3 imports numpy, `a.max()` in a python3 subprocess (each its own array).
  * 4. Seed 004's long jobs, runtimes [5, 2, 4, 1, 5] × 50 ms, each blocking its thread as
  *    `time.sleep` does: one after another on this thread, against a pool of 5 and a pool of 3.
  *
@@ -321,6 +322,98 @@ print(json.dumps({"version": numpy.__version__, "times": times}))
   return parsed;
 }
 
+/** The C baseline: a max loop over 2 pthreads, each on half of the array. */
+const C_MAX = `
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+typedef struct { const double *a; size_t start, end; double max; } Part;
+
+/* Four accumulators, so that iterations do not wait on each other: memory-bound at -O3. */
+static void *part_max(void *arg) {
+  Part *p = arg;
+  double m0 = -__builtin_inf(), m1 = m0, m2 = m0, m3 = m0;
+  size_t i = p->start;
+  for (; i + 4 <= p->end; i += 4) {
+    m0 = p->a[i] > m0 ? p->a[i] : m0;
+    m1 = p->a[i + 1] > m1 ? p->a[i + 1] : m1;
+    m2 = p->a[i + 2] > m2 ? p->a[i + 2] : m2;
+    m3 = p->a[i + 3] > m3 ? p->a[i + 3] : m3;
+  }
+  for (; i < p->end; i++) m0 = p->a[i] > m0 ? p->a[i] : m0;
+  m0 = m1 > m0 ? m1 : m0;
+  m2 = m3 > m2 ? m3 : m2;
+  p->max = m2 > m0 ? m2 : m0;
+  return NULL;
+}
+
+static double now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+/* max SIZE THREADS ROUNDS: prints the time of each round, in ms, as a JSON array. */
+int main(int argc, char **argv) {
+  if (argc != 4) return 2;
+  size_t n = strtoull(argv[1], NULL, 10);
+  int threads = atoi(argv[2]), rounds = atoi(argv[3]);
+  if (threads < 1 || threads > 64) return 2;
+  double *a = malloc(n * sizeof *a);
+  if (a == NULL) return 3;
+  srand(1);
+  for (size_t i = 0; i < n; i++) a[i] = rand() / (double)RAND_MAX; /* touches every page */
+  Part parts[64];
+  pthread_t ids[64];
+  double sink = 0;
+  printf("[");
+  for (int r = 0; r < rounds; r++) {
+    double t0 = now_ms();
+    for (int k = 0; k < threads; k++) {
+      parts[k] = (Part){ a, n * k / threads, n * (k + 1) / threads, 0 };
+      pthread_create(&ids[k], NULL, part_max, &parts[k]);
+    }
+    double max = -__builtin_inf();
+    for (int k = 0; k < threads; k++) {
+      pthread_join(ids[k], NULL);
+      if (parts[k].max > max) max = parts[k].max;
+    }
+    printf("%s%.3f", r ? "," : "", now_ms() - t0);
+    sink += max;
+  }
+  printf("]\\n");
+  fprintf(stderr, "%f\\n", sink);
+  free(a);
+  return 0;
+}
+`;
+
+/**
+ * The max of `size` doubles in C on `threads` pthreads (gcc -O3 -march=native), each round timed
+ * by the program itself: the times in ms, or why there is no C baseline.
+ */
+async function cMax(
+  size: number,
+  threads: number,
+): Promise<{ gcc: string; times: number[] } | string> {
+  const dir = await Deno.makeTempDir({ prefix: "troupe-bench-c-" });
+  try {
+    await Deno.writeTextFile(`${dir}/max.c`, C_MAX);
+    const version = await run("gcc", ["--version"]);
+    if (!version.ok) return version.why;
+    const flags = ["-O3", "-march=native", "-pthread", "-o", `${dir}/max`, `${dir}/max.c`];
+    const compiled = await run("gcc", flags);
+    if (!compiled.ok) return compiled.why;
+    const result = await run(`${dir}/max`, [String(size), String(threads), String(ROUNDS)]);
+    if (!result.ok) return result.why;
+    return { gcc: version.stdout.split("\n")[0], times: JSON.parse(result.stdout) };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 // ---- 4. seed 004 ---------------------------------------------------------------------------------
 
 function blockFor(ms: number): void {
@@ -448,6 +541,11 @@ let reduceMs: number;
   if (max !== expectedMax) throw new Error(`reduce gave ${max}, the loop ${expectedMax}`);
   reduceMs = ms;
 }
+log("The same max in C: gcc -O3 -march=native, 2 pthreads (its own array)…");
+const c = await cMax(SIZE, 2);
+const cMs = typeof c === "string" ? undefined : best(c.times, false);
+if (typeof c === "string") notes.push(`No C baseline: ${c}.`);
+extra.c = c;
 log("numpy.max in a python3 subprocess (its own array)…");
 const np = await numpyMax(SIZE);
 const numpyMs = typeof np === "string" ? undefined : best(np.times, false);
@@ -474,6 +572,17 @@ rows.push({
   target: "> 1× (faster)",
   met: numpyMs === undefined ? undefined : numpyMs > reduceMs,
 });
+rows.push({
+  measure: `reduce max of ${doubles}, 2 workers, vs C`,
+  value: reduceMs,
+  unit: "ms",
+  baseline: cMs,
+  baselineLabel: typeof c === "string" ? "C: skipped" : `C, 2 pthreads, ${c.gcc} -O3 -march=native`,
+  ratio: cMs === undefined ? undefined : cMs / reduceMs,
+  target: "≥ 0.91× (≤ 1.1× C's time)",
+  met: cMs === undefined ? undefined : reduceMs <= 1.1 * cMs,
+});
+extra.reduceTimesCTime = cMs === undefined ? undefined : reduceMs / cMs;
 
 // 4. seed 004
 log(`Seed 004: runtimes [${SEED_004}] × ${SEED_UNIT_MS} ms, serial, then pools of 1, 5 and 3…`);
@@ -575,6 +684,13 @@ if (JSON_OUTPUT) {
     for (const [label, perTask] of Object.entries(postsPerTask)) {
       console.log(`host postMessage calls per task, ${label}: ${perTask.toFixed(4)}`);
     }
+  }
+  if (extra.reduceTimesCTime !== undefined) {
+    console.log(
+      `pool.reduce max of ${doubles} takes ${
+        (extra.reduceTimesCTime as number).toFixed(2)
+      }× the time of C on 2 pthreads (target ≤ 1.1×)`,
+    );
   }
   for (const note of notes) console.log(note);
 }
