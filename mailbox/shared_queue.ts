@@ -47,7 +47,9 @@
  * @module
  */
 
-import { describe, formatIssues } from "../_util.ts";
+import { describe, formatIssues, longTimeout } from "../_util.ts";
+import { WordWatch } from "./_word_watch.ts";
+import { isJsonData, type JsonWalk } from "./_json.ts";
 import { z } from "zod";
 import { InvalidMessageError, MailboxClosedError, TimeoutError } from "../errors.ts";
 import type { Schema } from "./schema.ts";
@@ -89,19 +91,13 @@ const MIN_MAX_BYTES = 8;
 const MAX_MAX_BYTES = 2 ** 30;
 /** Deeper than this, an item is refused (it is probably cyclic). */
 const MAX_DEPTH = 64;
+/** What a queue item may hold: JSON data, `undefined` fields (dropped), up to `MAX_DEPTH` deep. */
+const ITEM: JsonWalk = { maxDepth: MAX_DEPTH, negativeZero: true, undefinedFields: true };
 
 /** Compare-and-swap attempts on a busy lock before sleeping on it. */
 const LOCK_SPINS = 64;
-/** The poll's first delay, doubled after each look without a change up to {@linkcode POLL_MAX_MS}. */
-const POLL_FIRST_MS = 1;
-/** The poll's longest delay: the worst-case wake-up latency should `waitAsync` not wake us. */
-const POLL_MAX_MS = 16;
-/** How long one `Atomics.waitAsync` listens before it is renewed (V8 cannot cancel it). */
-const WAIT_ASYNC_SLICE_MS = 1000;
 /** Tries a pump makes in a row while the sequence keeps moving, before it waits. */
 const PUMP_RETRIES = 8;
-/** The longest delay `setTimeout` takes; longer timeouts are armed in steps. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 /** A scratch buffer larger than this is not kept between operations. */
 const KEEP_SCRATCH_BYTES = 64 * 1024;
 
@@ -235,7 +231,8 @@ export type SharedQueueTryGet<T> = { readonly ok: true; readonly value: T } | {
 interface Waiter<V> {
   resolve(value: V): void;
   reject(reason: unknown): void;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  /** Cancels the waiter's timeout. */
+  stopTimer: (() => void) | undefined;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
   /** A putter's encoded item. */
@@ -247,86 +244,6 @@ type Encoded = Uint8Array;
 
 /** Passed in the options by {@linkcode SharedQueue.from} to attach to an existing buffer. */
 const ATTACH: unique symbol = Symbol("attach");
-
-/**
- * Watches one header word for a change from a value: `Atomics.waitAsync` on it, and a poll that
- * backs off from 1 ms to 16 ms and keeps the event loop alive while anyone waits.
- */
-class SeqWatch {
-  readonly #word: Int32Array<SharedArrayBuffer>;
-  readonly #index: number;
-  readonly #onChange: () => void;
-  #watched = 0;
-  #active = false;
-  #poll: ReturnType<typeof setTimeout> | undefined = undefined;
-  #delay = POLL_FIRST_MS;
-  #armed = false;
-  #armedValue = 0;
-  #armId = 0;
-
-  constructor(word: Int32Array<SharedArrayBuffer>, index: number, onChange: () => void) {
-    this.#word = word;
-    this.#index = index;
-    this.#onChange = onChange;
-  }
-
-  /** Calls `onChange` once the word differs from `value` (it may call it more than once). */
-  watch(value: number): void {
-    this.#watched = value;
-    if (!this.#active) {
-      this.#active = true;
-      this.#delay = POLL_FIRST_MS;
-      this.#poll = setTimeout(this.#tick, this.#delay);
-    }
-    this.#arm();
-  }
-
-  /** Calls `onChange` now, whether or not the word moved (a last look before a timeout). */
-  look(): void {
-    this.#onChange();
-  }
-
-  /** Stops watching: clears the poll; a pending `waitAsync` is ignored when it resolves. */
-  stop(): void {
-    if (!this.#active) return;
-    this.#active = false;
-    if (this.#poll !== undefined) clearTimeout(this.#poll);
-    this.#poll = undefined;
-    this.#armed = false;
-    this.#armId++;
-  }
-
-  #tick = (): void => {
-    this.#poll = undefined;
-    const changed = Atomics.load(this.#word, this.#index) !== this.#watched;
-    if (changed) this.#onChange();
-    if (!this.#active || this.#poll !== undefined) return;
-    this.#delay = changed ? POLL_FIRST_MS : Math.min(this.#delay * 2, POLL_MAX_MS);
-    this.#poll = setTimeout(this.#tick, this.#delay);
-  };
-
-  #arm(): void {
-    if (this.#armed && this.#armedValue === this.#watched) return;
-    if (typeof Atomics.waitAsync !== "function") return;
-    const id = ++this.#armId;
-    const result = Atomics.waitAsync(this.#word, this.#index, this.#watched, WAIT_ASYNC_SLICE_MS);
-    // "not-equal": the word has moved while the pump looked; the poll's next look serves it, so
-    // that a word that keeps moving cannot starve the event loop with microtasks.
-    if (!result.async) {
-      this.#armed = false;
-      return;
-    }
-    this.#armed = true;
-    this.#armedValue = this.#watched;
-    result.value.then(() => {
-      if (id !== this.#armId) return;
-      this.#armed = false;
-      if (Atomics.load(this.#word, this.#index) !== this.#watched) this.#onChange();
-      // Timed out, or a notify without a change: keep listening while anyone waits.
-      if (this.#active) this.#arm();
-    });
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // SharedQueue
@@ -444,8 +361,8 @@ export class SharedQueue<T = unknown> {
   readonly #schema: Schema<T> | undefined;
   readonly #getters = new Set<Waiter<T>>();
   readonly #putters = new Set<Waiter<void>>();
-  readonly #itemWatch: SeqWatch;
-  readonly #spaceWatch: SeqWatch;
+  readonly #itemWatch: WordWatch;
+  readonly #spaceWatch: WordWatch;
   #pumpingGets = false;
   #againGets = false;
   #pumpingPuts = false;
@@ -492,8 +409,8 @@ export class SharedQueue<T = unknown> {
     this.#capacity = Atomics.load(this.#word, W_CAPACITY);
     this.#ringBytes = Atomics.load(this.#word, W_MAX_BYTES);
     this.#ring = new Uint8Array(this.buffer, HEADER_BYTES, this.#ringBytes);
-    this.#itemWatch = new SeqWatch(this.#word, W_ITEMS_SEQ, () => this.#pumpGets());
-    this.#spaceWatch = new SeqWatch(this.#word, W_SPACE_SEQ, () => this.#pumpPuts());
+    this.#itemWatch = new WordWatch(this.#word, W_ITEMS_SEQ, () => this.#pumpGets());
+    this.#spaceWatch = new WordWatch(this.#word, W_SPACE_SEQ, () => this.#pumpPuts());
   }
 
   /**
@@ -673,7 +590,7 @@ export class SharedQueue<T = unknown> {
       const waiter: Waiter<void> = {
         resolve,
         reject,
-        timer: undefined,
+        stopTimer: undefined,
         signal,
         onAbort: undefined,
         bytes: own,
@@ -813,7 +730,7 @@ export class SharedQueue<T = unknown> {
       const waiter: Waiter<T> = {
         resolve,
         reject,
-        timer: undefined,
+        stopTimer: undefined,
         signal,
         onAbort: undefined,
         bytes: undefined,
@@ -1032,7 +949,7 @@ export class SharedQueue<T = unknown> {
 
   /** Encodes an item as JSON text into the scratch buffer, refusing what JSON cannot carry. */
   #encode(item: unknown, operation: string): Encoded {
-    if (!isJsonData(item, 0)) {
+    if (!isJsonData(item, ITEM)) {
       throw new TypeError(`Cannot ${operation} SharedQueue: ${unsupported(item)}`);
     }
     const text = JSON.stringify(item);
@@ -1092,11 +1009,19 @@ export class SharedQueue<T = unknown> {
     waiter: Waiter<V>,
     timeoutMs: number,
     what: string,
-    watch: SeqWatch,
+    watch: WordWatch,
   ): void {
     waiters.add(waiter);
     if (timeoutMs !== Infinity) {
-      this.#startTimeout(waiters, waiter, timeoutMs, timeoutMs, what, watch);
+      waiter.stopTimer = longTimeout(timeoutMs, () => {
+        waiter.stopTimer = undefined;
+        // An item or space that the poll has not seen yet still counts.
+        watch.look();
+        if (!waiters.has(waiter)) return;
+        this.#settle(waiters, waiter);
+        if (waiters.size === 0) watch.stop();
+        waiter.reject(new TimeoutError(what, timeoutMs));
+      });
     }
     const signal = waiter.signal;
     if (signal !== undefined) {
@@ -1110,38 +1035,11 @@ export class SharedQueue<T = unknown> {
     }
   }
 
-  /** Arms a waiter's timeout, in steps when it is longer than `setTimeout` takes. */
-  #startTimeout<V>(
-    waiters: Set<Waiter<V>>,
-    waiter: Waiter<V>,
-    timeoutMs: number,
-    remaining: number,
-    what: string,
-    watch: SeqWatch,
-  ): void {
-    const delay = Math.min(remaining, MAX_TIMER_MS);
-    waiter.timer = setTimeout(() => {
-      waiter.timer = undefined;
-      if (remaining > delay) {
-        this.#startTimeout(waiters, waiter, timeoutMs, remaining - delay, what, watch);
-        return;
-      }
-      // An item or space that the poll has not seen yet still counts.
-      watch.look();
-      if (!waiters.has(waiter)) return;
-      this.#settle(waiters, waiter);
-      if (waiters.size === 0) watch.stop();
-      waiter.reject(new TimeoutError(what, timeoutMs));
-    }, delay);
-  }
-
   /** Forgets a waiter: clears its timer and removes its abort listener. */
   #settle<V>(waiters: Set<Waiter<V>>, waiter: Waiter<V>): void {
     waiters.delete(waiter);
-    if (waiter.timer !== undefined) {
-      clearTimeout(waiter.timer);
-      waiter.timer = undefined;
-    }
+    waiter.stopTimer?.();
+    waiter.stopTimer = undefined;
     if (waiter.onAbort !== undefined) {
       waiter.signal?.removeEventListener("abort", waiter.onAbort);
       waiter.onAbort = undefined;
@@ -1357,38 +1255,6 @@ function isRevivable(value: unknown): boolean {
     buffer = (value as { buffer: unknown }).buffer;
   }
   return buffer instanceof SharedArrayBuffer && bufferProblem(buffer) === undefined;
-}
-
-/** Whether a value is JSON data that `JSON.parse(JSON.stringify(value))` gives back. */
-function isJsonData(value: unknown, depth: number): boolean {
-  switch (typeof value) {
-    case "string":
-    case "boolean":
-      return true;
-    case "number":
-      return Number.isFinite(value);
-    case "object": {
-      if (value === null) return true;
-      if (depth >= MAX_DEPTH) return false;
-      if (Array.isArray(value)) {
-        if (Object.getPrototypeOf(value) !== Array.prototype) return false;
-        for (let i = 0; i < value.length; i++) {
-          if (!(i in value) || !isJsonData(value[i], depth + 1)) return false;
-        }
-        return true;
-      }
-      const proto = Object.getPrototypeOf(value);
-      if (proto !== Object.prototype && proto !== null) return false;
-      const record = value as Record<string, unknown>;
-      for (const key in record) {
-        const field = record[key];
-        if (field !== undefined && !isJsonData(field, depth + 1)) return false;
-      }
-      return true;
-    }
-    default:
-      return false;
-  }
 }
 
 const SUPPORTED =
