@@ -24,7 +24,8 @@
  * @module
  */
 
-import { describe, longTimeout } from "../_util.ts";
+import { describe, longTimeout, parseOptions } from "../_util.ts";
+import { checkTimeoutMs, signal, timeoutMs } from "./_options.ts";
 import { z } from "zod";
 import { SharedQueue } from "./shared_queue.ts";
 import type { Schema } from "./schema.ts";
@@ -354,7 +355,7 @@ export class SharedEvent {
    * ```
    */
   waitSync(timeoutMs: number = Infinity): boolean {
-    validateTimeout(timeoutMs, "waitSync");
+    checkTimeoutMs(timeoutMs, "Cannot waitSync on SharedEvent");
     const start = Atomics.load(this.#word, 0);
     if ((start & SET_BIT) !== 0) return true;
     if (timeoutMs === 0) return false;
@@ -413,43 +414,21 @@ function validateBuffer(buffer: unknown, what: string): asserts buffer is Shared
   }
 }
 
-function validateTimeout(timeoutMs: unknown, operation: string): asserts timeoutMs is number {
-  if (typeof timeoutMs !== "number") {
-    throw new TypeError(
-      `Cannot ${operation} on SharedEvent: timeoutMs must be a number, received ${
-        describe(timeoutMs)
-      }`,
-    );
-  }
-  if (!(timeoutMs >= 0)) {
-    throw new RangeError(
-      `Cannot ${operation} on SharedEvent: timeoutMs must be a non-negative number or Infinity, received ${timeoutMs}`,
-    );
-  }
-}
+/** Options of `wait` given as an object. */
+const waitOptionsSchema = z.object({
+  timeoutMs: timeoutMs.optional(),
+  signal: signal.optional(),
+}, { error: "must be a number of milliseconds or an object" });
 
 function parseWaitOptions(
   options: unknown,
 ): { timeoutMs: number; signal: AbortSignal | undefined } {
+  const what = "Cannot wait on SharedEvent";
   if (options === undefined) return { timeoutMs: Infinity, signal: undefined };
   if (typeof options === "number") {
-    validateTimeout(options, "wait");
-    return { timeoutMs: options, signal: undefined };
+    return { timeoutMs: checkTimeoutMs(options, what), signal: undefined };
   }
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(
-      `Cannot wait on SharedEvent: options must be a number of milliseconds or an object, received ${
-        describe(options)
-      }`,
-    );
-  }
-  const { timeoutMs = Infinity, signal } = options as SharedEventWaitOptions;
-  validateTimeout(timeoutMs, "wait");
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(
-      `Cannot wait on SharedEvent: signal must be an AbortSignal, received ${describe(signal)}`,
-    );
-  }
+  const { timeoutMs = Infinity, signal } = parseOptions(waitOptionsSchema, options, what);
   return { timeoutMs, signal };
 }
 

@@ -47,7 +47,8 @@
  * @module
  */
 
-import { describe, formatIssues, longTimeout } from "../_util.ts";
+import { describe, formatIssues, longTimeout, parseOptions } from "../_util.ts";
+import { checkTimeoutMs, integerFrom, OBJECT, waitOptionsSchema } from "./_options.ts";
 import { WordWatch } from "./_word_watch.ts";
 import { isJsonData, type JsonWalk } from "./_json.ts";
 import { z } from "zod";
@@ -396,7 +397,7 @@ export class SharedQueue<T = unknown> {
       this.buffer = attach;
       this.#schema = options.schema;
     } else {
-      const { capacity, maxBytes, schema } = parseOptions<T>(options);
+      const { capacity, maxBytes, schema } = parseQueueOptions<T>(options);
       this.buffer = new SharedArrayBuffer(HEADER_BYTES + maxBytes);
       const word = new Int32Array(this.buffer, 0, HEADER_WORDS);
       word[W_CAPACITY] = capacity;
@@ -441,8 +442,11 @@ export class SharedQueue<T = unknown> {
    * ```
    */
   static from<T = unknown>(value: unknown, options?: SharedQueueFromOptions<T>): SharedQueue<T> {
-    const schema = options?.schema;
-    if (schema !== undefined) validateSchema(schema, "Cannot revive SharedQueue");
+    const schema = options === undefined
+      ? undefined
+      : parseOptions(fromOptionsSchema, options, "Cannot revive SharedQueue").schema as
+        | Schema<T>
+        | undefined;
     if (value instanceof SharedQueue) {
       if (schema === undefined) return value as SharedQueue<T>;
       value = value.buffer;
@@ -626,7 +630,7 @@ export class SharedQueue<T = unknown> {
    * ```
    */
   putSync(item: T, timeoutMs: number = Infinity): void {
-    validateTimeout(timeoutMs, "put on");
+    checkTimeoutMs(timeoutMs, "Cannot put on SharedQueue");
     const bytes = this.#encode(item, "put on");
     const deadline = performance.now() + timeoutMs;
     for (;;) {
@@ -768,7 +772,7 @@ export class SharedQueue<T = unknown> {
    * ```
    */
   getSync(timeoutMs: number = Infinity): T {
-    validateTimeout(timeoutMs, "get from");
+    checkTimeoutMs(timeoutMs, "Cannot get from SharedQueue");
     const deadline = performance.now() + timeoutMs;
     for (;;) {
       const seq = Atomics.load(this.#word, W_ITEMS_SEQ);
@@ -1149,60 +1153,33 @@ export class SharedQueue<T = unknown> {
 // Validation and messages
 // ---------------------------------------------------------------------------------------------
 
-function parseOptions<T>(
+/** A schema for the items: anything with a `safeParse` method. */
+const schemaOption = z.custom<Schema<unknown>>(
+  (value) =>
+    typeof value === "object" && value !== null &&
+    typeof (value as { safeParse?: unknown }).safeParse === "function",
+  "must have a safeParse method",
+);
+
+/** Options of `SharedQueue.from`. */
+const fromOptionsSchema = z.object({ schema: schemaOption.optional() }, OBJECT);
+
+/** Options of `new SharedQueue`. */
+const queueOptionsSchema = z.object({
+  capacity: integerFrom(1, MAX_CAPACITY),
+  maxBytes: integerFrom(MIN_MAX_BYTES, MAX_MAX_BYTES).optional(),
+  schema: schemaOption.optional(),
+}, OBJECT);
+
+function parseQueueOptions<T>(
   options: unknown,
 ): { capacity: number; maxBytes: number; schema: Schema<T> | undefined } {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(
-      `Cannot create SharedQueue: options must be an object, received ${describe(options)}`,
-    );
-  }
-  const given = options as SharedQueueOptions<T>;
-  const { capacity, schema } = given;
-  const maxBytes = given.maxBytes === undefined ? DEFAULTS.maxBytes : given.maxBytes;
-  validateInteger(capacity, "capacity", 1, MAX_CAPACITY);
-  validateInteger(maxBytes, "maxBytes", MIN_MAX_BYTES, MAX_MAX_BYTES);
-  if (schema !== undefined) validateSchema(schema, "Cannot create SharedQueue");
-  return { capacity, maxBytes, schema };
-}
-
-function validateInteger(value: unknown, field: string, min: number, max: number): void {
-  if (typeof value !== "number") {
-    throw new TypeError(
-      `Cannot create SharedQueue: ${field} must be a number, received ${describe(value)}`,
-    );
-  }
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(
-      `Cannot create SharedQueue: ${field} must be an integer from ${min} to ${max}, received ${value}`,
-    );
-  }
-}
-
-function validateSchema(schema: unknown, what: string): void {
-  if (
-    typeof schema !== "object" || schema === null ||
-    typeof (schema as { safeParse?: unknown }).safeParse !== "function"
-  ) {
-    throw new TypeError(
-      `${what}: schema must have a safeParse method, received ${describe(schema)}`,
-    );
-  }
-}
-
-function validateTimeout(timeoutMs: unknown, operation: string): asserts timeoutMs is number {
-  if (typeof timeoutMs !== "number") {
-    throw new TypeError(
-      `Cannot ${operation} SharedQueue: timeoutMs must be a number, received ${
-        describe(timeoutMs)
-      }`,
-    );
-  }
-  if (!(timeoutMs >= 0)) {
-    throw new RangeError(
-      `Cannot ${operation} SharedQueue: timeoutMs must be a non-negative number or Infinity, received ${timeoutMs}`,
-    );
-  }
+  const parsed = parseOptions(queueOptionsSchema, options, "Cannot create SharedQueue");
+  return {
+    capacity: parsed.capacity,
+    maxBytes: parsed.maxBytes ?? DEFAULTS.maxBytes,
+    schema: parsed.schema as Schema<T> | undefined,
+  };
 }
 
 function parseWaitOptions(
@@ -1210,20 +1187,11 @@ function parseWaitOptions(
   operation: string,
 ): { timeoutMs: number; signal: AbortSignal | undefined } {
   if (options === undefined) return { timeoutMs: Infinity, signal: undefined };
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(
-      `Cannot ${operation} SharedQueue: options must be an object, received ${describe(options)}`,
-    );
-  }
-  const { timeoutMs = Infinity, signal } = options as SharedQueueWaitOptions;
-  validateTimeout(timeoutMs, operation);
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(
-      `Cannot ${operation} SharedQueue: signal must be an AbortSignal, received ${
-        describe(signal)
-      }`,
-    );
-  }
+  const { timeoutMs = Infinity, signal } = parseOptions(
+    waitOptionsSchema,
+    options,
+    `Cannot ${operation} SharedQueue`,
+  );
   return { timeoutMs, signal };
 }
 

@@ -8,25 +8,9 @@
 
 import { z } from "zod";
 import type { FutureOptions } from "./future.ts";
+import { fn, signal, timeoutMs } from "../mailbox/_options.ts";
 
-/** `ms ≥ 0` or `Infinity`; `NaN` and negatives are a `RangeError`. */
-export const timeoutMs = z
-  .custom<number>((value) => typeof value === "number", "must be a number")
-  .refine((value) => value >= 0, {
-    error: "must be a non-negative number or Infinity",
-    params: { range: true },
-  });
-
-/** An `AbortSignal`. */
-export const signal = z.custom<AbortSignal>(
-  (value) => value instanceof AbortSignal,
-  "must be an AbortSignal",
-);
-
-/** A function. */
-export function fn<F>(): z.ZodType<F> {
-  return z.custom<F>((value) => typeof value === "function", "must be a function");
-}
+export { fn, signal, timeoutMs };
 
 const object = { error: "must be an object" };
 
