@@ -10,8 +10,11 @@
  * While tasks are long, each worker holds one and takes the next when free (Python's order); once
  * tasks prove short, each holds up to `maxInFlight` so that they ride together in few messages. A
  * task counts as running when the tasks before it on its worker have finished, and its
- * `taskTimeoutMs` counts from then. A worker that dies is restarted by its supervisor; its tasks are retried
- * (`retries`) or fail with `ActorCrashedError`.
+ * `taskTimeoutMs` counts from then. A worker that dies is restarted by its supervisor; its tasks
+ * are retried (`retries`) or fail with `ActorCrashedError`.
+ *
+ * This file is the public class; the scheduling is `_dispatch.ts`'s, the option schemas are in
+ * `_pool_options.ts`, and the worker's side is `_pool_worker.ts`.
  *
  * @module
  */
