@@ -8,23 +8,19 @@
 
 import { z } from "zod";
 import type { FutureOptions } from "./future.ts";
-import { fn, signal, timeoutMs } from "../mailbox/_options.ts";
-
-export { fn, signal, timeoutMs };
-
-const object = { error: "must be an object" };
+import { fn, OBJECT, signal, timeoutMs } from "../mailbox/_options.ts";
 
 /** Options of `Future.create`. */
 export const futureOptionsSchema = z.strictObject({
   label: z.string({ error: "must be a string" }).optional(),
   onCancel: fn<NonNullable<FutureOptions["onCancel"]>>().optional(),
-}, object);
+}, OBJECT);
 
 /** Options of `result` and `exception`. */
 export const resultOptionsSchema = z.strictObject({
   timeoutMs: timeoutMs.optional(),
   signal: signal.optional(),
-}, object);
+}, OBJECT);
 
 /** Options of `asCompleted`. */
 export const asCompletedOptionsSchema = resultOptionsSchema;
@@ -38,9 +34,9 @@ export const waitOptionsSchema = z.strictObject({
   returnWhen: z.enum(RETURN_WHEN, {
     error: `must be one of ${RETURN_WHEN.map((value) => JSON.stringify(value)).join(", ")}`,
   }).optional(),
-}, object);
+}, OBJECT);
 
 /** Options of `gather`. */
 export const gatherOptionsSchema = z.strictObject({
   settle: z.boolean({ error: "must be a boolean" }).optional(),
-}, object);
+}, OBJECT);

@@ -9,7 +9,7 @@
 import { z } from "zod";
 import { ActorSystem } from "../supervisors/system.ts";
 import { CANCEL_SLOTS } from "./_pool_worker.ts";
-import { fn, signal } from "./_future_options.ts";
+import { fn, number, OBJECT, signal } from "../mailbox/_options.ts";
 
 /** Defaults of the pool's options, in one place (`size` defaults to the number of cores). */
 export const POOL_DEFAULTS = {
@@ -19,8 +19,6 @@ export const POOL_DEFAULTS = {
   maxInFlight: 64,
   name: "pool",
 } as const;
-
-const number = z.custom<number>((value) => typeof value === "number", "must be a number");
 
 /** An integer of at least `min`; anything else of type number is a `RangeError`. */
 function integer(min: 0 | 1) {
@@ -34,8 +32,6 @@ const positive = number.refine((value) => value > 0, {
   error: "must be positive",
   params: { range: true },
 });
-
-const object = { error: "must be an object" };
 
 /** Options of `Pool.start`. */
 export const poolOptionsSchema = z.strictObject({
@@ -58,17 +54,17 @@ export const poolOptionsSchema = z.strictObject({
   name: z.string({ error: "must be a string" })
     .regex(/^[A-Za-z0-9_.:-]+$/, "must use letters, digits, _ . : - only")
     .optional(),
-}, object);
+}, OBJECT);
 
 /** Options of `map` and `mapUnordered`. */
 export const mapOptionsSchema = z.strictObject({
   chunkSize: integer(1).optional(),
   signal: signal.optional(),
-}, object);
+}, OBJECT);
 
 /** Options of `reduce`. */
 export const reduceOptionsSchema = z.strictObject({
   chunks: integer(1).optional(),
   combine: fn<(a: unknown, b: unknown) => unknown>().optional(),
   initial: z.unknown().optional(),
-}, object);
+}, OBJECT);
