@@ -4,6 +4,8 @@
  * @module
  */
 
+import type { z } from "zod";
+
 const MIN_CAPACITY = 16;
 
 /**
@@ -209,4 +211,114 @@ export function describe(value: unknown): string {
       : "an object with a prototype other than Object.prototype";
   }
   return `${/^([AEIO]|Un(?!i))/.test(name) ? "an" : "a"} ${name}`;
+}
+
+/** The longest delay `setTimeout` takes; longer timeouts are armed in steps. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Calls `fire` after `ms` milliseconds, in steps when that is longer than `setTimeout` takes (about
+ * 24.8 days; a longer delay would fire at once).
+ *
+ * @returns A function that cancels the timer; calling it after `fire` ran does nothing.
+ */
+export function longTimeout(ms: number, fire: () => void): () => void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = (left: number) => {
+    const delay = Math.min(left, MAX_TIMER_MS);
+    timer = setTimeout(() => {
+      timer = undefined;
+      if (left > delay) arm(left - delay);
+      else fire();
+    }, delay);
+  };
+  arm(ms);
+  return () => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+  };
+}
+
+/** One problem a schema found, as {@linkcode formatIssues} reads it. */
+export interface IssueLike {
+  readonly path: readonly PropertyKey[];
+  readonly message: string;
+}
+
+/** Formats a schema error's issues as one line: `n: Invalid input; tags.0: Too small`. */
+export function formatIssues(error: { readonly issues: readonly IssueLike[] }): string {
+  return error.issues
+    .map((issue) =>
+      `${issue.path.length ? issue.path.map(String).join(".") : "(root)"}: ${issue.message}`
+    )
+    .join("; ");
+}
+
+/**
+ * Validates an options object against its schema, throwing a `TypeError` (wrong type, unknown key)
+ * or a `RangeError` (a value out of range) whose message names `what`, the field and the value:
+ * `Cannot start pool: size must be a positive integer, received 0`.
+ *
+ * A schema's own message is used as it is when it starts with "must " (a custom issue whose
+ * `params.range` is true is a `RangeError`); zod's default messages are reworded.
+ *
+ * @param schema The options' schema (a zod object, usually strict).
+ * @param value The options as given.
+ * @param what The start of the message: `Cannot start pool`.
+ * @returns The parsed options.
+ */
+export function parseOptions<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  what: string,
+): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  if (issue.code === "unrecognized_keys") {
+    const keys = issue.keys.map((key) => JSON.stringify(key)).join(", ");
+    throw new TypeError(`${what}: unknown option ${keys}`);
+  }
+  const field = issue.path.map(String).join(".");
+  const received = pick(value, issue.path);
+  const custom = issue.message.startsWith("must ");
+  const range = custom
+    ? (issue.code === "custom" && issue.params?.range === true) ||
+      issue.code === "too_small" || issue.code === "too_big"
+    : issue.code === "too_small" || issue.code === "too_big" ||
+      (issue.code === "invalid_type" && issue.expected === "int") ||
+      (issue.code === "invalid_union" && typeof received === "number");
+  const message = `${what}: ${field || "options"} ${custom ? issue.message : explain(issue)}, ` +
+    `received ${describe(received)}`;
+  throw range ? new RangeError(message) : new TypeError(message);
+}
+
+function explain(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case "too_small":
+      return issue.inclusive === false
+        ? `must be greater than ${issue.minimum}`
+        : `must be at least ${issue.minimum}`;
+    case "too_big":
+      return issue.inclusive === false
+        ? `must be less than ${issue.maximum}`
+        : `must be at most ${issue.maximum}`;
+    case "invalid_value":
+      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
+    case "invalid_type":
+      return issue.expected === "int" ? "must be an integer" : `must be of type ${issue.expected}`;
+    default:
+      return issue.message.toLowerCase().startsWith("invalid")
+        ? `is invalid (${issue.message})`
+        : `must have ${issue.message}`;
+  }
+}
+
+function pick(value: unknown, path: readonly PropertyKey[]): unknown {
+  let current = value;
+  for (const key of path) {
+    if (typeof current !== "object" || current === null) return undefined;
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  return current;
 }

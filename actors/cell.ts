@@ -6,11 +6,14 @@
  */
 
 import { InvalidMessageError } from "../errors.ts";
-import type { ActorDefinition, Schema, SchemaIssue } from "./define.ts";
+import { formatIssues } from "../_util.ts";
+import type { ActorDefinition, Schema } from "./define.ts";
 import { isAsk } from "./define.ts";
 import type { ActorContext, ActorLogger, DeliveryInfo } from "./context.ts";
 import type { ActorRef } from "./ref.ts";
 import { SlotWriter } from "./_slot.ts";
+
+export { formatIssues };
 
 /** One message kind, resolved once per definition. */
 export interface KindEntry {
@@ -38,15 +41,6 @@ export function kindTable(def: ActorDefinition): readonly KindEntry[] {
     tables.set(def, table);
   }
   return table;
-}
-
-/** Formats zod issues as one line: `n: Invalid input; tags.0: Too small`. */
-export function formatIssues(error: { readonly issues: readonly SchemaIssue[] }): string {
-  return error.issues
-    .map((issue) =>
-      `${issue.path.length ? issue.path.map(String).join(".") : "(root)"}: ${issue.message}`
-    )
-    .join("; ");
 }
 
 /**

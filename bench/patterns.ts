@@ -9,8 +9,10 @@
  * 2. `pool.map` of trivial items (`square`), items/s, against bare workers that receive the same
  *    chunks by raw `postMessage` (the floor of the messaging cost).
  * 3. The max of 100M doubles: `pool.reduce("max", data)` on 2 workers over a `sharedArray`, against a
- *    plain JavaScript loop on this thread and, when python3 imports numpy, `a.max()` in a python3
- *    subprocess (its own array).
+ *    plain JavaScript loop on this thread, a C loop on 2 pthreads (compiled with gcc
+ *    `-O3 -march=native` into a temporary folder, its rounds alternating with Troupe's so that both
+ *    see the same load; skipped, saying why, without gcc) and, when python3 imports numpy,
+ *    `a.max()` in a python3 subprocess (each its own array).
  * 4. Seed 004's long jobs, runtimes [5, 2, 4, 1, 5] × 50 ms, each blocking its thread as
  *    `time.sleep` does: one after another on this thread, against a pool of 5 and a pool of 3.
  *
@@ -321,6 +323,139 @@ print(json.dumps({"version": numpy.__version__, "times": times}))
   return parsed;
 }
 
+/** The C baseline: a max loop over 2 pthreads, each on half of the array. */
+const C_MAX = `
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+typedef struct { const double *a; size_t start, end; double max; } Part;
+
+/* Four accumulators, so that iterations do not wait on each other: memory-bound at -O3. */
+static void *part_max(void *arg) {
+  Part *p = arg;
+  double m0 = -__builtin_inf(), m1 = m0, m2 = m0, m3 = m0;
+  size_t i = p->start;
+  for (; i + 4 <= p->end; i += 4) {
+    m0 = p->a[i] > m0 ? p->a[i] : m0;
+    m1 = p->a[i + 1] > m1 ? p->a[i + 1] : m1;
+    m2 = p->a[i + 2] > m2 ? p->a[i + 2] : m2;
+    m3 = p->a[i + 3] > m3 ? p->a[i + 3] : m3;
+  }
+  for (; i < p->end; i++) m0 = p->a[i] > m0 ? p->a[i] : m0;
+  m0 = m1 > m0 ? m1 : m0;
+  m2 = m3 > m2 ? m3 : m2;
+  p->max = m2 > m0 ? m2 : m0;
+  return NULL;
+}
+
+static double now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+/* max SIZE THREADS: fills its array, prints "ready", then runs one timed round per line read,
+   printing its time in ms, so that the caller can interleave its own rounds with these. */
+int main(int argc, char **argv) {
+  if (argc != 3) return 2;
+  size_t n = strtoull(argv[1], NULL, 10);
+  int threads = atoi(argv[2]);
+  if (threads < 1 || threads > 64) return 2;
+  double *a = malloc(n * sizeof *a);
+  if (a == NULL) return 3;
+  srand(1);
+  for (size_t i = 0; i < n; i++) a[i] = rand() / (double)RAND_MAX; /* touches every page */
+  Part parts[64];
+  pthread_t ids[64];
+  double sink = 0;
+  char line[16];
+  printf("ready\\n");
+  fflush(stdout);
+  while (fgets(line, sizeof line, stdin) != NULL) {
+    double t0 = now_ms();
+    for (int k = 0; k < threads; k++) {
+      parts[k] = (Part){ a, n * k / threads, n * (k + 1) / threads, 0 };
+      pthread_create(&ids[k], NULL, part_max, &parts[k]);
+    }
+    double max = -__builtin_inf();
+    for (int k = 0; k < threads; k++) {
+      pthread_join(ids[k], NULL);
+      if (parts[k].max > max) max = parts[k].max;
+    }
+    printf("%.3f\\n", now_ms() - t0);
+    fflush(stdout);
+    sink += max;
+  }
+  fprintf(stderr, "%f\\n", sink);
+  free(a);
+  return 0;
+}
+`;
+
+/** The C baseline, running: one round per call, interleaved with Troupe's. */
+interface CMax {
+  readonly gcc: string;
+  /** Runs one round; its time in ms. */
+  round(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * Compiles the C max (gcc -O3 -march=native) into a temporary folder and starts it on `threads`
+ * pthreads over its own `size` doubles; or says why there is no C baseline.
+ */
+async function startCMax(size: number, threads: number): Promise<CMax | string> {
+  const dir = await Deno.makeTempDir({ prefix: "troupe-bench-c-" });
+  const fail = async (why: string) => {
+    await Deno.remove(dir, { recursive: true });
+    return why;
+  };
+  await Deno.writeTextFile(`${dir}/max.c`, C_MAX);
+  const version = await run("gcc", ["--version"]);
+  if (!version.ok) return fail(version.why);
+  const flags = ["-O3", "-march=native", "-pthread", "-o", `${dir}/max`, `${dir}/max.c`];
+  const compiled = await run("gcc", flags);
+  if (!compiled.ok) return fail(compiled.why);
+  const child = new Deno.Command(`${dir}/max`, {
+    args: [String(size), String(threads)],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const writer = child.stdin.getWriter();
+  let buffered = "";
+  const nextLine = async (): Promise<string> => {
+    for (;;) {
+      const end = buffered.indexOf("\n");
+      if (end >= 0) {
+        const line = buffered.slice(0, end);
+        buffered = buffered.slice(end + 1);
+        return line;
+      }
+      const { value, done } = await lines.read();
+      if (done) throw new Error("the C baseline ended early");
+      buffered += value;
+    }
+  };
+  if (await nextLine() !== "ready") return fail("the C baseline did not start");
+  return {
+    gcc: version.stdout.split("\n")[0],
+    async round() {
+      await writer.write(new TextEncoder().encode("go\n"));
+      return Number(await nextLine());
+    },
+    async close() {
+      await writer.close();
+      await lines.cancel();
+      await child.status;
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
 // ---- 4. seed 004 ---------------------------------------------------------------------------------
 
 function blockFor(ms: number): void {
@@ -440,14 +575,28 @@ for (let i = 0; i < SIZE; i++) data[i] = Math.random();
 }
 log(`Max of ${SIZE.toLocaleString("en")} doubles: plain loop, then pool.reduce on 2 workers…`);
 const [loopMs, expectedMax] = await timeBest(() => plainMax(data, 0, SIZE));
-let reduceMs: number;
+log("Compiling and starting the same max in C: gcc -O3 -march=native, 2 pthreads (its own array)…");
+const c = await startCMax(SIZE, 2);
+if (typeof c === "string") notes.push(`No C baseline: ${c}.`);
+const reduceTimes: number[] = [];
+const cTimes: number[] = [];
 {
   await using pool = await Pool.start<typeof Tasks>(TASKS_URL, { size: 2, name: "bench-reduce" });
   for (let i = 0; i < 20; i++) await pool.reduce("max", data.subarray(0, 1_000_000));
-  const [ms, max] = await timeBest(() => pool.reduce("max", data));
-  if (max !== expectedMax) throw new Error(`reduce gave ${max}, the loop ${expectedMax}`);
-  reduceMs = ms;
+  // Rounds alternate between Troupe and C, so that both see the same load on a shared machine.
+  for (let round = 0; round < ROUNDS; round++) {
+    const start = performance.now();
+    const max = await pool.reduce("max", data);
+    reduceTimes.push(performance.now() - start);
+    if (max !== expectedMax) throw new Error(`reduce gave ${max}, the loop ${expectedMax}`);
+    if (typeof c !== "string") cTimes.push(await c.round());
+  }
 }
+if (typeof c !== "string") await c.close();
+const reduceMs = best(reduceTimes, false);
+const cMs = typeof c === "string" ? undefined : best(cTimes, false);
+extra.reduceMs = reduceTimes;
+extra.c = typeof c === "string" ? c : { gcc: c.gcc, times: cTimes };
 log("numpy.max in a python3 subprocess (its own array)…");
 const np = await numpyMax(SIZE);
 const numpyMs = typeof np === "string" ? undefined : best(np.times, false);
@@ -474,6 +623,19 @@ rows.push({
   target: "> 1× (faster)",
   met: numpyMs === undefined ? undefined : numpyMs > reduceMs,
 });
+rows.push({
+  measure: `reduce max of ${doubles}, 2 workers, vs C`,
+  value: reduceMs,
+  unit: "ms",
+  baseline: cMs,
+  baselineLabel: typeof c === "string"
+    ? "C: skipped"
+    : `C, 2 pthreads, ${c.gcc} -O3 -march=native, rounds alternating`,
+  ratio: cMs === undefined ? undefined : cMs / reduceMs,
+  target: "≥ 0.91× (≤ 1.1× C's time)",
+  met: cMs === undefined ? undefined : reduceMs <= 1.1 * cMs,
+});
+extra.reduceTimesCTime = cMs === undefined ? undefined : reduceMs / cMs;
 
 // 4. seed 004
 log(`Seed 004: runtimes [${SEED_004}] × ${SEED_UNIT_MS} ms, serial, then pools of 1, 5 and 3…`);
@@ -575,6 +737,13 @@ if (JSON_OUTPUT) {
     for (const [label, perTask] of Object.entries(postsPerTask)) {
       console.log(`host postMessage calls per task, ${label}: ${perTask.toFixed(4)}`);
     }
+  }
+  if (extra.reduceTimesCTime !== undefined) {
+    console.log(
+      `pool.reduce max of ${doubles} takes ${
+        (extra.reduceTimesCTime as number).toFixed(2)
+      }× the time of C on 2 pthreads (target ≤ 1.1×)`,
+    );
   }
   for (const note of notes) console.log(note);
 }

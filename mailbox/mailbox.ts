@@ -16,7 +16,9 @@
  */
 
 import { MailboxClosedError, MailboxFullError } from "../errors.ts";
-import { Deque, describe } from "../_util.ts";
+import { z } from "zod";
+import { Deque, describe, parseOptions } from "../_util.ts";
+import { fn, OBJECT, signal } from "./_options.ts";
 
 /**
  * What a full mailbox does with a new message.
@@ -67,12 +69,12 @@ export interface MailboxOptions<T> {
   onDrop?: (item: T, reason: DropReason) => void;
 }
 
-const OVERFLOW_POLICIES: readonly OverflowPolicy[] = [
+const OVERFLOW_POLICIES = [
   "backpressure",
   "drop_newest",
   "drop_oldest",
   "reject",
-];
+] as const satisfies readonly OverflowPolicy[];
 
 const DEFAULTS = {
   capacity: 1000,
@@ -183,16 +185,10 @@ export class Mailbox<T> {
    * string, or `onDrop` is not a function.
    */
   constructor(options: MailboxOptions<T> = {}) {
-    const capacity = withDefault(options.capacity, DEFAULTS.capacity);
-    const overflow = withDefault(options.overflow, DEFAULTS.overflow);
-    const owner = withDefault(options.owner, DEFAULTS.owner);
-    validateCapacity(capacity);
-    validateOverflow(overflow);
-    validateOwner(owner);
-    validateOnDrop(options.onDrop);
-    this.capacity = capacity;
-    this.overflow = overflow;
-    this.#owner = owner;
+    const parsed = parseOptions(mailboxOptionsSchema, options, "Cannot create mailbox");
+    this.capacity = parsed.capacity ?? DEFAULTS.capacity;
+    this.overflow = parsed.overflow ?? DEFAULTS.overflow;
+    this.#owner = parsed.owner ?? DEFAULTS.owner;
     this.#onDrop = options.onDrop;
   }
 
@@ -255,7 +251,7 @@ export class Mailbox<T> {
     const signal = options.signal;
     try {
       if (item === undefined) throw undefinedItemError("put", this.#owner);
-      validateSignal(signal, "put", this.#owner);
+      checkSignal(options, "put", this.#owner);
       if (signal?.aborted) throw signal.reason;
       if (this.#closed) throw new MailboxClosedError(this.#owner);
       if (this.#user.length < this.capacity && this.#livePutters === 0) {
@@ -367,7 +363,7 @@ export class Mailbox<T> {
   take(options: { signal?: AbortSignal } = {}): Promise<T> {
     const signal = options.signal;
     try {
-      validateSignal(signal, "take", this.#owner);
+      checkSignal(options, "take", this.#owner);
       if (signal?.aborted) throw signal.reason;
       const item = this.tryTake();
       if (item !== undefined) return Promise.resolve(item);
@@ -525,57 +521,35 @@ function compact<W extends Waiter>(queue: Deque<W>, live: number): Deque<W> {
   return next;
 }
 
-/** An option's value, or its default when it is `undefined` (a `null` stays, to be rejected). */
-function withDefault<V>(value: V | undefined, fallback: V): V {
-  return value === undefined ? fallback : value;
-}
+/** Options of `new Mailbox`; unknown keys are ignored. */
+const mailboxOptionsSchema = z.object({
+  capacity: z.custom<number>(
+    (value) =>
+      typeof value === "number" &&
+      (value === Infinity || (Number.isInteger(value) && value >= 1)),
+    { error: "must be a positive integer or Infinity", params: { range: true } },
+  ).optional(),
+  overflow: z.enum(OVERFLOW_POLICIES, {
+    error: 'must be "backpressure", "drop_newest", "drop_oldest" or "reject"',
+  }).optional(),
+  owner: z.custom<string>(
+    (value) => typeof value === "string" && value !== "",
+    "must be a non-empty string",
+  ).optional(),
+  onDrop: fn<(item: unknown, reason: string) => void>().optional(),
+}, OBJECT);
 
-function validateCapacity(capacity: unknown): asserts capacity is number {
-  if (
-    typeof capacity !== "number" ||
-    !(capacity === Infinity || (Number.isInteger(capacity) && capacity >= 1))
-  ) {
-    throw new RangeError(
-      `Cannot create mailbox: capacity must be a positive integer or Infinity, received ${
-        describe(capacity)
-      }`,
-    );
-  }
-}
+/** Options of `put` and `take`. */
+const signalOptionsSchema = z.object({ signal: signal.optional() }, OBJECT);
 
-function validateOverflow(overflow: unknown): asserts overflow is OverflowPolicy {
-  if (!OVERFLOW_POLICIES.includes(overflow as OverflowPolicy)) {
-    throw new TypeError(
-      `Cannot create mailbox: overflow must be "backpressure", "drop_newest", "drop_oldest" or "reject", received ${
-        describe(overflow)
-      }`,
-    );
-  }
-}
-
-function validateOwner(owner: unknown): asserts owner is string {
-  if (typeof owner !== "string" || owner === "") {
-    throw new TypeError(
-      `Cannot create mailbox: owner must be a non-empty string, received ${describe(owner)}`,
-    );
-  }
-}
-
-function validateOnDrop(onDrop: unknown): void {
-  if (onDrop !== undefined && typeof onDrop !== "function") {
-    throw new TypeError(
-      `Cannot create mailbox: onDrop must be a function, received ${describe(onDrop)}`,
-    );
-  }
-}
-
-function validateSignal(signal: unknown, operation: string, owner: string): void {
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(
-      `Cannot ${operation} on the mailbox of ${owner}: signal must be an AbortSignal, received ${
-        describe(signal)
-      }`,
-    );
+/**
+ * Checks the `signal` of `put` and `take`. These calls are on every message's path, so a valid
+ * signal (or none) is let through without a schema parse; the schema words the error.
+ */
+function checkSignal(options: { signal?: unknown }, operation: string, owner: string): void {
+  const value = options.signal;
+  if (value !== undefined && !(value instanceof AbortSignal)) {
+    parseOptions(signalOptionsSchema, options, `Cannot ${operation} on the mailbox of ${owner}`);
   }
 }
 

@@ -11,6 +11,7 @@
  */
 
 import { Deserializer, Serializer } from "node:v8";
+import { isJsonData, type JsonWalk } from "./_json.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -26,14 +27,19 @@ const TAG_JSON = 0x4a;
 const TAG_V8 = 0x56;
 /** Past this many UTF-16 units, JSON text is encoded exactly rather than into a worst-case buffer. */
 const ENCODE_INTO_LIMIT = 64 * 1024;
-/** Deeper than this, a batch goes to V8's serializer (which also handles cycles). */
-const MAX_JSON_DEPTH = 64;
 /**
- * Past this many values the JSON check gives up and the batch goes to V8's serializer, which
- * writes each object once: a small batch whose objects are reached from many places would take
- * the check (and `JSON.stringify`) a time proportional to its paths, not its size.
+ * A batch takes the JSON path when JSON gives back exactly what structured clone would: no `-0`, no
+ * `undefined` field, at most 64 levels deep (deeper, V8's serializer, which also handles cycles),
+ * and at most 2^20 values looked at (past that, V8's serializer, which writes each object once: a
+ * small batch whose objects are reached from many places would take the check and
+ * `JSON.stringify` a time proportional to its paths, not its size).
  */
-const MAX_JSON_VALUES = 1 << 20;
+const EXACT: JsonWalk = {
+  maxDepth: 65,
+  negativeZero: false,
+  undefinedFields: false,
+  maxValues: 1 << 20,
+};
 
 /**
  * Serializes a batch of frames into one message: header and body.
@@ -50,7 +56,7 @@ const MAX_JSON_VALUES = 1 << 20;
 export function encodeFrames(frames: readonly unknown[]): Uint8Array {
   let json: string | undefined;
   try {
-    if (exactInJson(frames, 0, { left: MAX_JSON_VALUES })) json = JSON.stringify(frames);
+    if (isJsonData(frames, EXACT)) json = JSON.stringify(frames);
   } catch {
     json = undefined; // a throwing getter, say: V8's serializer reports it
   }
@@ -97,41 +103,6 @@ function frame(out: Uint8Array, tag: number, size: number): Uint8Array {
   new DataView(out.buffer, out.byteOffset).setUint32(4, size + 1, true);
   out[HEADER_BYTES] = tag;
   return out.subarray(0, HEADER_BYTES + 1 + size);
-}
-
-/**
- * Whether `JSON.parse(JSON.stringify(value))` gives what `structuredClone(value)` would, within a
- * budget of values looked at (`false` once it runs out).
- */
-function exactInJson(value: unknown, depth: number, budget: { left: number }): boolean {
-  if (--budget.left < 0) return false;
-  switch (typeof value) {
-    case "string":
-    case "boolean":
-      return true;
-    case "number":
-      return Number.isFinite(value) && !Object.is(value, -0);
-    case "object": {
-      if (value === null) return true;
-      if (depth > MAX_JSON_DEPTH) return false;
-      if (Array.isArray(value)) {
-        if (Object.getPrototypeOf(value) !== Array.prototype) return false;
-        for (let i = 0; i < value.length; i++) {
-          if (!(i in value) || !exactInJson(value[i], depth + 1, budget)) return false;
-        }
-        return true;
-      }
-      const proto = Object.getPrototypeOf(value);
-      if (proto !== Object.prototype && proto !== null) return false;
-      const record = value as Record<string, unknown>;
-      for (const key in record) {
-        if (!exactInJson(record[key], depth + 1, budget)) return false;
-      }
-      return true;
-    }
-    default:
-      return false; // undefined, bigint, symbol, function
-  }
 }
 
 /**

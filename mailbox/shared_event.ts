@@ -24,26 +24,17 @@
  * @module
  */
 
-import { describe } from "../_util.ts";
+import { describe, longTimeout, parseOptions } from "../_util.ts";
+import { checkTimeoutMs, signal, timeoutMs } from "./_options.ts";
 import { z } from "zod";
 import { registerRevivable, revive } from "./codec.ts";
 // Registers the queue's reviver too, so that `reviveShared` revives queues as it always has.
 import "./shared_queue.ts";
 import type { Schema } from "./schema.ts";
+import { WordWatch } from "./_word_watch.ts";
 
 /** Bit 0 of the word: whether the event is set. Each `set()` that changes the word adds 2. */
 const SET_BIT = 1;
-/** The poll's first delay, doubled after each look up to {@linkcode POLL_MAX_MS}. */
-const POLL_FIRST_MS = 1;
-/** The poll's longest delay: the worst-case wake-up latency should `waitAsync` not wake us. */
-const POLL_MAX_MS = 16;
-/**
- * How long one `Atomics.waitAsync` listens before it is renewed. V8 cannot cancel it, so after the
- * last waiter settles without a `set()` it lingers for at most this long (it keeps nothing alive).
- */
-const WAIT_ASYNC_SLICE_MS = 1000;
-/** The longest delay `setTimeout` takes; longer timeouts are armed in steps. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Options for {@linkcode SharedEvent.prototype.wait}. */
 export interface SharedEventWaitOptions {
@@ -65,7 +56,8 @@ export interface SharedEventWaitOptions {
 interface Waiter {
   resolve(set: boolean): void;
   reject(reason: unknown): void;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  /** Cancels the waiter's timeout. */
+  stopTimer: (() => void) | undefined;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
 }
@@ -158,12 +150,7 @@ export class SharedEvent {
   /** The `wait()` calls of this object that are pending; they all started from `#watched`. */
   #waiters = new Set<Waiter>();
   #watched = 0;
-  #poll: ReturnType<typeof setTimeout> | undefined = undefined;
-  #pollDelay = POLL_FIRST_MS;
-  /** Whether an `Atomics.waitAsync` on `#armedValue` is pending, and which one (`#armId`). */
-  #armed = false;
-  #armedValue = 0;
-  #armId = 0;
+  #watch: WordWatch | undefined;
 
   /**
    * Creates a new, clear event, or a view on an existing event's memory.
@@ -319,8 +306,17 @@ export class SharedEvent {
     // Pending waiters started from `#watched`; if the word has moved since, wake them first.
     if (word !== this.#watched) this.#check();
     return new Promise<boolean>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, timer: undefined, signal, onAbort: undefined };
-      if (timeoutMs !== Infinity) this.#startTimeout(waiter, timeoutMs);
+      const waiter: Waiter = { resolve, reject, stopTimer: undefined, signal, onAbort: undefined };
+      if (timeoutMs !== Infinity) {
+        waiter.stopTimer = longTimeout(timeoutMs, () => {
+          waiter.stopTimer = undefined;
+          // A set() that the poll has not seen yet still counts.
+          this.#check();
+          if (!this.#waiters.has(waiter)) return;
+          this.#settle(waiter);
+          waiter.resolve(false);
+        });
+      }
       if (signal !== undefined) {
         waiter.onAbort = () => {
           if (!this.#waiters.has(waiter)) return;
@@ -330,7 +326,10 @@ export class SharedEvent {
         signal.addEventListener("abort", waiter.onAbort, { once: true });
       }
       this.#waiters.add(waiter);
-      if (this.#waiters.size === 1) this.#watch(word);
+      if (this.#waiters.size === 1) {
+        this.#watched = word;
+        (this.#watch ??= new WordWatch(this.#word, 0, () => this.#check())).watch(word);
+      }
     });
   }
 
@@ -358,7 +357,7 @@ export class SharedEvent {
    * ```
    */
   waitSync(timeoutMs: number = Infinity): boolean {
-    validateTimeout(timeoutMs, "waitSync");
+    checkTimeoutMs(timeoutMs, "Cannot waitSync on SharedEvent");
     const start = Atomics.load(this.#word, 0);
     if ((start & SET_BIT) !== 0) return true;
     if (timeoutMs === 0) return false;
@@ -373,46 +372,6 @@ export class SharedEvent {
     }
   }
 
-  /** Starts watching the word for a change from `word`: the poll timer and `Atomics.waitAsync`. */
-  #watch(word: number): void {
-    this.#watched = word;
-    this.#pollDelay = POLL_FIRST_MS;
-    this.#poll = setTimeout(this.#tick, POLL_FIRST_MS);
-    this.#arm();
-  }
-
-  /** One look of the poll; reschedules itself, backing off, while anyone waits. */
-  #tick = (): void => {
-    this.#poll = undefined;
-    this.#check();
-    if (this.#waiters.size === 0) return;
-    this.#pollDelay = Math.min(this.#pollDelay * 2, POLL_MAX_MS);
-    this.#poll = setTimeout(this.#tick, this.#pollDelay);
-  };
-
-  /** Listens for a notify on the word with `Atomics.waitAsync`, unless it already does. */
-  #arm(): void {
-    if (this.#armed && this.#armedValue === this.#watched) return;
-    if (typeof Atomics.waitAsync !== "function") return;
-    const id = ++this.#armId;
-    const result = Atomics.waitAsync(this.#word, 0, this.#watched, WAIT_ASYNC_SLICE_MS);
-    if (!result.async) {
-      // "not-equal": the word has moved already.
-      this.#armed = false;
-      this.#check();
-      return;
-    }
-    this.#armed = true;
-    this.#armedValue = this.#watched;
-    result.value.then(() => {
-      if (id !== this.#armId) return;
-      this.#armed = false;
-      this.#check();
-      // Timed out, or a notify without a change: keep listening while anyone waits.
-      if (this.#waiters.size > 0) this.#arm();
-    });
-  }
-
   /** Wakes every pending waiter with `true` if the word has moved since they started. */
   #check(): void {
     if (this.#waiters.size === 0) return;
@@ -422,38 +381,16 @@ export class SharedEvent {
     for (const waiter of waiters) waiter.resolve(true);
   }
 
-  /** Arms a waiter's timeout, in steps when it is longer than `setTimeout` takes. */
-  #startTimeout(waiter: Waiter, timeoutMs: number): void {
-    const delay = Math.min(timeoutMs, MAX_TIMER_MS);
-    waiter.timer = setTimeout(() => {
-      waiter.timer = undefined;
-      if (timeoutMs > delay) {
-        this.#startTimeout(waiter, timeoutMs - delay);
-        return;
-      }
-      // A set() that the poll has not seen yet still counts.
-      this.#check();
-      if (!this.#waiters.has(waiter)) return;
-      this.#settle(waiter);
-      waiter.resolve(false);
-    }, delay);
-  }
-
   /** Forgets a waiter: clears its timer, removes its abort listener, stops the poll if it was last. */
   #settle(waiter: Waiter): void {
     this.#waiters.delete(waiter);
-    if (waiter.timer !== undefined) {
-      clearTimeout(waiter.timer);
-      waiter.timer = undefined;
-    }
+    waiter.stopTimer?.();
+    waiter.stopTimer = undefined;
     if (waiter.onAbort !== undefined) {
       waiter.signal?.removeEventListener("abort", waiter.onAbort);
       waiter.onAbort = undefined;
     }
-    if (this.#waiters.size === 0 && this.#poll !== undefined) {
-      clearTimeout(this.#poll);
-      this.#poll = undefined;
-    }
+    if (this.#waiters.size === 0) this.#watch?.stop();
   }
 }
 
@@ -479,43 +416,21 @@ function validateBuffer(buffer: unknown, what: string): asserts buffer is Shared
   }
 }
 
-function validateTimeout(timeoutMs: unknown, operation: string): asserts timeoutMs is number {
-  if (typeof timeoutMs !== "number") {
-    throw new TypeError(
-      `Cannot ${operation} on SharedEvent: timeoutMs must be a number, received ${
-        describe(timeoutMs)
-      }`,
-    );
-  }
-  if (!(timeoutMs >= 0)) {
-    throw new RangeError(
-      `Cannot ${operation} on SharedEvent: timeoutMs must be a non-negative number or Infinity, received ${timeoutMs}`,
-    );
-  }
-}
+/** Options of `wait` given as an object. */
+const waitOptionsSchema = z.object({
+  timeoutMs: timeoutMs.optional(),
+  signal: signal.optional(),
+}, { error: "must be a number of milliseconds or an object" });
 
 function parseWaitOptions(
   options: unknown,
 ): { timeoutMs: number; signal: AbortSignal | undefined } {
+  const what = "Cannot wait on SharedEvent";
   if (options === undefined) return { timeoutMs: Infinity, signal: undefined };
   if (typeof options === "number") {
-    validateTimeout(options, "wait");
-    return { timeoutMs: options, signal: undefined };
+    return { timeoutMs: checkTimeoutMs(options, what), signal: undefined };
   }
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(
-      `Cannot wait on SharedEvent: options must be a number of milliseconds or an object, received ${
-        describe(options)
-      }`,
-    );
-  }
-  const { timeoutMs = Infinity, signal } = options as SharedEventWaitOptions;
-  validateTimeout(timeoutMs, "wait");
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(
-      `Cannot wait on SharedEvent: signal must be an AbortSignal, received ${describe(signal)}`,
-    );
-  }
+  const { timeoutMs = Infinity, signal } = parseOptions(waitOptionsSchema, options, what);
   return { timeoutMs, signal };
 }
 

@@ -47,10 +47,13 @@
  * @module
  */
 
-import { describe } from "../_util.ts";
+import { describe, formatIssues, longTimeout, parseOptions } from "../_util.ts";
+import { checkTimeoutMs, integerFrom, OBJECT, waitOptionsSchema } from "./_options.ts";
+import { WordWatch } from "./_word_watch.ts";
+import { isJsonData, type JsonWalk } from "./_json.ts";
 import { z } from "zod";
 import { InvalidMessageError, MailboxClosedError, TimeoutError } from "../errors.ts";
-import type { Schema, SchemaIssue } from "./schema.ts";
+import type { Schema } from "./schema.ts";
 import { registerRevivable } from "./codec.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -90,19 +93,13 @@ const MIN_MAX_BYTES = 8;
 const MAX_MAX_BYTES = 2 ** 30;
 /** Deeper than this, an item is refused (it is probably cyclic). */
 const MAX_DEPTH = 64;
+/** What a queue item may hold: JSON data, `undefined` fields (dropped), up to `MAX_DEPTH` deep. */
+const ITEM: JsonWalk = { maxDepth: MAX_DEPTH, negativeZero: true, undefinedFields: true };
 
 /** Compare-and-swap attempts on a busy lock before sleeping on it. */
 const LOCK_SPINS = 64;
-/** The poll's first delay, doubled after each look without a change up to {@linkcode POLL_MAX_MS}. */
-const POLL_FIRST_MS = 1;
-/** The poll's longest delay: the worst-case wake-up latency should `waitAsync` not wake us. */
-const POLL_MAX_MS = 16;
-/** How long one `Atomics.waitAsync` listens before it is renewed (V8 cannot cancel it). */
-const WAIT_ASYNC_SLICE_MS = 1000;
 /** Tries a pump makes in a row while the sequence keeps moving, before it waits. */
 const PUMP_RETRIES = 8;
-/** The longest delay `setTimeout` takes; longer timeouts are armed in steps. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 /** A scratch buffer larger than this is not kept between operations. */
 const KEEP_SCRATCH_BYTES = 64 * 1024;
 
@@ -236,7 +233,8 @@ export type SharedQueueTryGet<T> = { readonly ok: true; readonly value: T } | {
 interface Waiter<V> {
   resolve(value: V): void;
   reject(reason: unknown): void;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  /** Cancels the waiter's timeout. */
+  stopTimer: (() => void) | undefined;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
   /** A putter's encoded item. */
@@ -248,86 +246,6 @@ type Encoded = Uint8Array;
 
 /** Passed in the options by {@linkcode SharedQueue.from} to attach to an existing buffer. */
 const ATTACH: unique symbol = Symbol("attach");
-
-/**
- * Watches one header word for a change from a value: `Atomics.waitAsync` on it, and a poll that
- * backs off from 1 ms to 16 ms and keeps the event loop alive while anyone waits.
- */
-class SeqWatch {
-  readonly #word: Int32Array<SharedArrayBuffer>;
-  readonly #index: number;
-  readonly #onChange: () => void;
-  #watched = 0;
-  #active = false;
-  #poll: ReturnType<typeof setTimeout> | undefined = undefined;
-  #delay = POLL_FIRST_MS;
-  #armed = false;
-  #armedValue = 0;
-  #armId = 0;
-
-  constructor(word: Int32Array<SharedArrayBuffer>, index: number, onChange: () => void) {
-    this.#word = word;
-    this.#index = index;
-    this.#onChange = onChange;
-  }
-
-  /** Calls `onChange` once the word differs from `value` (it may call it more than once). */
-  watch(value: number): void {
-    this.#watched = value;
-    if (!this.#active) {
-      this.#active = true;
-      this.#delay = POLL_FIRST_MS;
-      this.#poll = setTimeout(this.#tick, this.#delay);
-    }
-    this.#arm();
-  }
-
-  /** Calls `onChange` now, whether or not the word moved (a last look before a timeout). */
-  look(): void {
-    this.#onChange();
-  }
-
-  /** Stops watching: clears the poll; a pending `waitAsync` is ignored when it resolves. */
-  stop(): void {
-    if (!this.#active) return;
-    this.#active = false;
-    if (this.#poll !== undefined) clearTimeout(this.#poll);
-    this.#poll = undefined;
-    this.#armed = false;
-    this.#armId++;
-  }
-
-  #tick = (): void => {
-    this.#poll = undefined;
-    const changed = Atomics.load(this.#word, this.#index) !== this.#watched;
-    if (changed) this.#onChange();
-    if (!this.#active || this.#poll !== undefined) return;
-    this.#delay = changed ? POLL_FIRST_MS : Math.min(this.#delay * 2, POLL_MAX_MS);
-    this.#poll = setTimeout(this.#tick, this.#delay);
-  };
-
-  #arm(): void {
-    if (this.#armed && this.#armedValue === this.#watched) return;
-    if (typeof Atomics.waitAsync !== "function") return;
-    const id = ++this.#armId;
-    const result = Atomics.waitAsync(this.#word, this.#index, this.#watched, WAIT_ASYNC_SLICE_MS);
-    // "not-equal": the word has moved while the pump looked; the poll's next look serves it, so
-    // that a word that keeps moving cannot starve the event loop with microtasks.
-    if (!result.async) {
-      this.#armed = false;
-      return;
-    }
-    this.#armed = true;
-    this.#armedValue = this.#watched;
-    result.value.then(() => {
-      if (id !== this.#armId) return;
-      this.#armed = false;
-      if (Atomics.load(this.#word, this.#index) !== this.#watched) this.#onChange();
-      // Timed out, or a notify without a change: keep listening while anyone waits.
-      if (this.#active) this.#arm();
-    });
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // SharedQueue
@@ -445,8 +363,8 @@ export class SharedQueue<T = unknown> {
   readonly #schema: Schema<T> | undefined;
   readonly #getters = new Set<Waiter<T>>();
   readonly #putters = new Set<Waiter<void>>();
-  readonly #itemWatch: SeqWatch;
-  readonly #spaceWatch: SeqWatch;
+  readonly #itemWatch: WordWatch;
+  readonly #spaceWatch: WordWatch;
   #pumpingGets = false;
   #againGets = false;
   #pumpingPuts = false;
@@ -480,7 +398,7 @@ export class SharedQueue<T = unknown> {
       this.buffer = attach;
       this.#schema = options.schema;
     } else {
-      const { capacity, maxBytes, schema } = parseOptions<T>(options);
+      const { capacity, maxBytes, schema } = parseQueueOptions<T>(options);
       this.buffer = new SharedArrayBuffer(HEADER_BYTES + maxBytes);
       const word = new Int32Array(this.buffer, 0, HEADER_WORDS);
       word[W_CAPACITY] = capacity;
@@ -493,8 +411,8 @@ export class SharedQueue<T = unknown> {
     this.#capacity = Atomics.load(this.#word, W_CAPACITY);
     this.#ringBytes = Atomics.load(this.#word, W_MAX_BYTES);
     this.#ring = new Uint8Array(this.buffer, HEADER_BYTES, this.#ringBytes);
-    this.#itemWatch = new SeqWatch(this.#word, W_ITEMS_SEQ, () => this.#pumpGets());
-    this.#spaceWatch = new SeqWatch(this.#word, W_SPACE_SEQ, () => this.#pumpPuts());
+    this.#itemWatch = new WordWatch(this.#word, W_ITEMS_SEQ, () => this.#pumpGets());
+    this.#spaceWatch = new WordWatch(this.#word, W_SPACE_SEQ, () => this.#pumpPuts());
   }
 
   /**
@@ -525,8 +443,11 @@ export class SharedQueue<T = unknown> {
    * ```
    */
   static from<T = unknown>(value: unknown, options?: SharedQueueFromOptions<T>): SharedQueue<T> {
-    const schema = options?.schema;
-    if (schema !== undefined) validateSchema(schema, "Cannot revive SharedQueue");
+    const schema = options === undefined
+      ? undefined
+      : parseOptions(fromOptionsSchema, options, "Cannot revive SharedQueue").schema as
+        | Schema<T>
+        | undefined;
     if (value instanceof SharedQueue) {
       if (schema === undefined) return value as SharedQueue<T>;
       value = value.buffer;
@@ -674,7 +595,7 @@ export class SharedQueue<T = unknown> {
       const waiter: Waiter<void> = {
         resolve,
         reject,
-        timer: undefined,
+        stopTimer: undefined,
         signal,
         onAbort: undefined,
         bytes: own,
@@ -710,7 +631,7 @@ export class SharedQueue<T = unknown> {
    * ```
    */
   putSync(item: T, timeoutMs: number = Infinity): void {
-    validateTimeout(timeoutMs, "put on");
+    checkTimeoutMs(timeoutMs, "Cannot put on SharedQueue");
     const bytes = this.#encode(item, "put on");
     const deadline = performance.now() + timeoutMs;
     for (;;) {
@@ -814,7 +735,7 @@ export class SharedQueue<T = unknown> {
       const waiter: Waiter<T> = {
         resolve,
         reject,
-        timer: undefined,
+        stopTimer: undefined,
         signal,
         onAbort: undefined,
         bytes: undefined,
@@ -852,7 +773,7 @@ export class SharedQueue<T = unknown> {
    * ```
    */
   getSync(timeoutMs: number = Infinity): T {
-    validateTimeout(timeoutMs, "get from");
+    checkTimeoutMs(timeoutMs, "Cannot get from SharedQueue");
     const deadline = performance.now() + timeoutMs;
     for (;;) {
       const seq = Atomics.load(this.#word, W_ITEMS_SEQ);
@@ -1033,7 +954,7 @@ export class SharedQueue<T = unknown> {
 
   /** Encodes an item as JSON text into the scratch buffer, refusing what JSON cannot carry. */
   #encode(item: unknown, operation: string): Encoded {
-    if (!isJsonData(item, 0)) {
+    if (!isJsonData(item, ITEM)) {
       throw new TypeError(`Cannot ${operation} SharedQueue: ${unsupported(item)}`);
     }
     const text = JSON.stringify(item);
@@ -1078,7 +999,7 @@ export class SharedQueue<T = unknown> {
       );
     }
     if (result.success) return result.data;
-    throw new InvalidMessageError("queue", "item", formatIssues(result.error.issues), {
+    throw new InvalidMessageError("queue", "item", formatIssues(result.error), {
       cause: result.error,
     });
   }
@@ -1093,11 +1014,19 @@ export class SharedQueue<T = unknown> {
     waiter: Waiter<V>,
     timeoutMs: number,
     what: string,
-    watch: SeqWatch,
+    watch: WordWatch,
   ): void {
     waiters.add(waiter);
     if (timeoutMs !== Infinity) {
-      this.#startTimeout(waiters, waiter, timeoutMs, timeoutMs, what, watch);
+      waiter.stopTimer = longTimeout(timeoutMs, () => {
+        waiter.stopTimer = undefined;
+        // An item or space that the poll has not seen yet still counts.
+        watch.look();
+        if (!waiters.has(waiter)) return;
+        this.#settle(waiters, waiter);
+        if (waiters.size === 0) watch.stop();
+        waiter.reject(new TimeoutError(what, timeoutMs));
+      });
     }
     const signal = waiter.signal;
     if (signal !== undefined) {
@@ -1111,38 +1040,11 @@ export class SharedQueue<T = unknown> {
     }
   }
 
-  /** Arms a waiter's timeout, in steps when it is longer than `setTimeout` takes. */
-  #startTimeout<V>(
-    waiters: Set<Waiter<V>>,
-    waiter: Waiter<V>,
-    timeoutMs: number,
-    remaining: number,
-    what: string,
-    watch: SeqWatch,
-  ): void {
-    const delay = Math.min(remaining, MAX_TIMER_MS);
-    waiter.timer = setTimeout(() => {
-      waiter.timer = undefined;
-      if (remaining > delay) {
-        this.#startTimeout(waiters, waiter, timeoutMs, remaining - delay, what, watch);
-        return;
-      }
-      // An item or space that the poll has not seen yet still counts.
-      watch.look();
-      if (!waiters.has(waiter)) return;
-      this.#settle(waiters, waiter);
-      if (waiters.size === 0) watch.stop();
-      waiter.reject(new TimeoutError(what, timeoutMs));
-    }, delay);
-  }
-
   /** Forgets a waiter: clears its timer and removes its abort listener. */
   #settle<V>(waiters: Set<Waiter<V>>, waiter: Waiter<V>): void {
     waiters.delete(waiter);
-    if (waiter.timer !== undefined) {
-      clearTimeout(waiter.timer);
-      waiter.timer = undefined;
-    }
+    waiter.stopTimer?.();
+    waiter.stopTimer = undefined;
     if (waiter.onAbort !== undefined) {
       waiter.signal?.removeEventListener("abort", waiter.onAbort);
       waiter.onAbort = undefined;
@@ -1252,60 +1154,33 @@ export class SharedQueue<T = unknown> {
 // Validation and messages
 // ---------------------------------------------------------------------------------------------
 
-function parseOptions<T>(
+/** A schema for the items: anything with a `safeParse` method. */
+const schemaOption = z.custom<Schema<unknown>>(
+  (value) =>
+    typeof value === "object" && value !== null &&
+    typeof (value as { safeParse?: unknown }).safeParse === "function",
+  "must have a safeParse method",
+);
+
+/** Options of `SharedQueue.from`. */
+const fromOptionsSchema = z.object({ schema: schemaOption.optional() }, OBJECT);
+
+/** Options of `new SharedQueue`. */
+const queueOptionsSchema = z.object({
+  capacity: integerFrom(1, MAX_CAPACITY),
+  maxBytes: integerFrom(MIN_MAX_BYTES, MAX_MAX_BYTES).optional(),
+  schema: schemaOption.optional(),
+}, OBJECT);
+
+function parseQueueOptions<T>(
   options: unknown,
 ): { capacity: number; maxBytes: number; schema: Schema<T> | undefined } {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(
-      `Cannot create SharedQueue: options must be an object, received ${describe(options)}`,
-    );
-  }
-  const given = options as SharedQueueOptions<T>;
-  const { capacity, schema } = given;
-  const maxBytes = given.maxBytes === undefined ? DEFAULTS.maxBytes : given.maxBytes;
-  validateInteger(capacity, "capacity", 1, MAX_CAPACITY);
-  validateInteger(maxBytes, "maxBytes", MIN_MAX_BYTES, MAX_MAX_BYTES);
-  if (schema !== undefined) validateSchema(schema, "Cannot create SharedQueue");
-  return { capacity, maxBytes, schema };
-}
-
-function validateInteger(value: unknown, field: string, min: number, max: number): void {
-  if (typeof value !== "number") {
-    throw new TypeError(
-      `Cannot create SharedQueue: ${field} must be a number, received ${describe(value)}`,
-    );
-  }
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(
-      `Cannot create SharedQueue: ${field} must be an integer from ${min} to ${max}, received ${value}`,
-    );
-  }
-}
-
-function validateSchema(schema: unknown, what: string): void {
-  if (
-    typeof schema !== "object" || schema === null ||
-    typeof (schema as { safeParse?: unknown }).safeParse !== "function"
-  ) {
-    throw new TypeError(
-      `${what}: schema must have a safeParse method, received ${describe(schema)}`,
-    );
-  }
-}
-
-function validateTimeout(timeoutMs: unknown, operation: string): asserts timeoutMs is number {
-  if (typeof timeoutMs !== "number") {
-    throw new TypeError(
-      `Cannot ${operation} SharedQueue: timeoutMs must be a number, received ${
-        describe(timeoutMs)
-      }`,
-    );
-  }
-  if (!(timeoutMs >= 0)) {
-    throw new RangeError(
-      `Cannot ${operation} SharedQueue: timeoutMs must be a non-negative number or Infinity, received ${timeoutMs}`,
-    );
-  }
+  const parsed = parseOptions(queueOptionsSchema, options, "Cannot create SharedQueue");
+  return {
+    capacity: parsed.capacity,
+    maxBytes: parsed.maxBytes ?? DEFAULTS.maxBytes,
+    schema: parsed.schema as Schema<T> | undefined,
+  };
 }
 
 function parseWaitOptions(
@@ -1313,20 +1188,11 @@ function parseWaitOptions(
   operation: string,
 ): { timeoutMs: number; signal: AbortSignal | undefined } {
   if (options === undefined) return { timeoutMs: Infinity, signal: undefined };
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(
-      `Cannot ${operation} SharedQueue: options must be an object, received ${describe(options)}`,
-    );
-  }
-  const { timeoutMs = Infinity, signal } = options as SharedQueueWaitOptions;
-  validateTimeout(timeoutMs, operation);
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(
-      `Cannot ${operation} SharedQueue: signal must be an AbortSignal, received ${
-        describe(signal)
-      }`,
-    );
-  }
+  const { timeoutMs = Infinity, signal } = parseOptions(
+    waitOptionsSchema,
+    options,
+    `Cannot ${operation} SharedQueue`,
+  );
   return { timeoutMs, signal };
 }
 
@@ -1358,38 +1224,6 @@ function isRevivable(value: unknown): boolean {
     buffer = (value as { buffer: unknown }).buffer;
   }
   return buffer instanceof SharedArrayBuffer && bufferProblem(buffer) === undefined;
-}
-
-/** Whether a value is JSON data that `JSON.parse(JSON.stringify(value))` gives back. */
-function isJsonData(value: unknown, depth: number): boolean {
-  switch (typeof value) {
-    case "string":
-    case "boolean":
-      return true;
-    case "number":
-      return Number.isFinite(value);
-    case "object": {
-      if (value === null) return true;
-      if (depth >= MAX_DEPTH) return false;
-      if (Array.isArray(value)) {
-        if (Object.getPrototypeOf(value) !== Array.prototype) return false;
-        for (let i = 0; i < value.length; i++) {
-          if (!(i in value) || !isJsonData(value[i], depth + 1)) return false;
-        }
-        return true;
-      }
-      const proto = Object.getPrototypeOf(value);
-      if (proto !== Object.prototype && proto !== null) return false;
-      const record = value as Record<string, unknown>;
-      for (const key in record) {
-        const field = record[key];
-        if (field !== undefined && !isJsonData(field, depth + 1)) return false;
-      }
-      return true;
-    }
-    default:
-      return false;
-  }
 }
 
 const SUPPORTED =
@@ -1442,15 +1276,6 @@ function findUnsupported(value: unknown, path: string, depth: number): string | 
 
 function propertyPath(key: string): string {
   return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
-}
-
-/** Formats schema issues as one line: `n: Invalid input; tags.0: Too small`. */
-function formatIssues(issues: readonly SchemaIssue[]): string {
-  return issues
-    .map((issue) =>
-      `${issue.path.length ? issue.path.map(String).join(".") : "(root)"}: ${issue.message}`
-    )
-    .join("; ");
 }
 
 registerRevivable("queue", (cloned) => SharedQueue.from(cloned));

@@ -5,7 +5,7 @@
  *
  * A task can be cancelled through shared memory: the host writes the task's id into the slot
  * `id % CANCEL_SLOTS` of the worker's `cancels` array. A task not yet started is then skipped, and
- * a running one sees its `taskSignal()` abort.
+ * a running one sees its `taskSignal()` (`task.ts`) abort.
  *
  * @module
  */
@@ -13,8 +13,10 @@
 import { z } from "zod";
 import { ask, defineActor } from "../actors/define.ts";
 import { serializeError } from "../mailbox/wire.ts";
+import { revive as reviveShared } from "../mailbox/codec.ts";
 import { reduceRange } from "./kernels.ts";
 import { adoptWasmMemory } from "./shared_array.ts";
+import { running as runningTask, type RunningTask } from "./_task_context.ts";
 
 /** Slots in a worker's cancel array; more than the tasks a worker ever holds. */
 export const CANCEL_SLOTS = 1024;
@@ -26,36 +28,6 @@ export type TaskOutcome =
   | { ok: false; cancelled: true };
 
 const outcome = z.custom<TaskOutcome>((value) => typeof value === "object" && value !== null);
-
-/** The task running on this thread; its controller is made when `taskSignal()` asks for it. */
-let current: { controller: AbortController | undefined } | undefined;
-
-/**
- * The abort signal of the pool task running on this thread: it aborts when the task is cancelled
- * or passes its `taskTimeoutMs`. Call it synchronously at the start of a task function (it is the
- * signal of whichever task runs at the time of the call).
- *
- * @returns The running task's signal; outside a pool task, a signal that never aborts.
- *
- * @example
- * ```ts
- * import { taskSignal } from "@troupe/troupe/patterns";
- * import { equal } from "node:assert/strict";
- *
- * export async function slowly(ms: number): Promise<string> {
- *   const signal = taskSignal();
- *   await new Promise((resolve) => setTimeout(resolve, ms));
- *   return signal.aborted ? "cancelled" : "done";
- * }
- * equal(taskSignal().aborted, false);
- * ```
- */
-export function taskSignal(): AbortSignal {
-  if (current === undefined) return NEVER;
-  return (current.controller ??= new AbortController()).signal;
-}
-
-const NEVER = new AbortController().signal;
 
 type TaskFunction = (...args: unknown[]) => unknown;
 
@@ -87,15 +59,15 @@ function runTask(
   call: () => unknown,
 ): TaskOutcome | Promise<TaskOutcome> {
   if (isCancelled(state, task)) return { ok: false, cancelled: true };
-  const running: { controller: AbortController | undefined } = { controller: undefined };
-  current = running;
+  const running: RunningTask = { controller: undefined };
+  runningTask.current = running;
   let result: unknown;
   try {
     result = call();
   } catch (error) {
     return { ok: false, error: serializeError(error) };
   } finally {
-    current = undefined;
+    runningTask.current = undefined;
   }
   if (!(result instanceof Promise)) return { ok: true, value: result };
   return watch(state, task, running, result);
@@ -104,7 +76,7 @@ function runTask(
 async function watch(
   state: WorkerState,
   task: number,
-  running: { controller: AbortController | undefined },
+  running: RunningTask,
   result: Promise<unknown>,
 ): Promise<TaskOutcome> {
   let watching = true;
@@ -128,6 +100,11 @@ async function watch(
   }
 }
 
+/** Calls task function `fn` with its arguments revived. */
+function call(state: WorkerState, fn: string, args: unknown[]): unknown {
+  return lookup(state, fn)(...reviveShared(args));
+}
+
 /** Runs tasks one after another: synchronously while they are, awaiting each async one. */
 function runBatch(
   state: WorkerState,
@@ -137,7 +114,7 @@ function runBatch(
 ): TaskOutcome[] | Promise<TaskOutcome[]> {
   const out: TaskOutcome[] = [];
   for (let i = 0; i < tasks.length; i++) {
-    const outcome = runTask(state, tasks[i], () => lookup(state, fns[i])(...args[i]));
+    const outcome = runTask(state, tasks[i], () => call(state, fns[i], args[i]));
     if (outcome instanceof Promise) return finishBatch(state, tasks, fns, args, out, i, outcome);
     out.push(outcome);
   }
@@ -155,7 +132,7 @@ async function finishBatch(
 ): Promise<TaskOutcome[]> {
   out.push(await pending);
   for (let i = from + 1; i < tasks.length; i++) {
-    out.push(await runTask(state, tasks[i], () => lookup(state, fns[i])(...args[i])));
+    out.push(await runTask(state, tasks[i], () => call(state, fns[i], args[i])));
   }
   return out;
 }
@@ -165,18 +142,39 @@ function array<T>() {
   return z.custom<T[]>((value) => Array.isArray(value));
 }
 
+/** The WebAssembly memories of shared arrays among a task's arguments, sent along with them. */
+const memories = array<WebAssembly.Memory>().optional();
+
+/**
+ * Makes what structured clone flattened usable again: `SharedEvent`s and `SharedQueue`s become
+ * themselves (the value codec's `revive`), and the memories of shared arrays are adopted, so that
+ * the arrays run the SIMD kernels here too.
+ */
+function revive<T>(values: T, adopt: readonly WebAssembly.Memory[] | undefined): T {
+  if (adopt !== undefined) { for (const memory of adopt) adoptWasmMemory(memory); }
+  return reviveShared(values);
+}
+
 /** The pool worker actor. */
 export const PoolWorker = defineActor({
   name: "troupe-pool-worker",
   url: import.meta.url,
   protocol: {
-    run: ask(z.object({ task: z.number().int(), fn: z.string(), args: array<unknown>() }), outcome),
+    run: ask(
+      z.object({ task: z.number().int(), fn: z.string(), args: array<unknown>(), memories }),
+      outcome,
+    ),
     batch: ask(
-      z.object({ tasks: array<number>(), fns: array<string>(), args: array<unknown[]>() }),
+      z.object({
+        tasks: array<number>(),
+        fns: array<string>(),
+        args: array<unknown[]>(),
+        memories,
+      }),
       array<TaskOutcome>(),
     ),
     chunk: ask(
-      z.object({ task: z.number().int(), fn: z.string(), items: array<unknown>() }),
+      z.object({ task: z.number().int(), fn: z.string(), items: array<unknown>(), memories }),
       outcome,
     ),
     reduce: ask(
@@ -197,14 +195,18 @@ export const PoolWorker = defineActor({
     return { module, cancels: args.cancels } satisfies WorkerState;
   },
   handlers: {
-    run: (state, msg) => runTask(state, msg.task, () => lookup(state, msg.fn)(...msg.args)),
-    batch: (state, msg) => runBatch(state, msg.tasks, msg.fns, msg.args),
+    run: (state, msg) =>
+      runTask(state, msg.task, () => call(state, msg.fn, revive(msg.args, msg.memories))),
+    batch: (state, msg) => {
+      revive(undefined, msg.memories);
+      return runBatch(state, msg.tasks, msg.fns, msg.args);
+    },
     chunk: (state, msg) =>
       runTask(state, msg.task, () => {
         const fn = lookup(state, msg.fn);
         const out: unknown[] = []; // packed: it clones faster than a holey array
         let pending = false;
-        for (const item of msg.items) {
+        for (const item of revive(msg.items, msg.memories)) {
           const value = fn(item);
           if (value instanceof Promise) pending = true;
           out.push(value);

@@ -19,20 +19,22 @@
  */
 
 export {
-  asCompleted,
-  type AsCompletedOptions,
   Future,
   type FutureController,
   type FutureOptions,
   type FutureStatus,
+  type ResultOptions,
+} from "./future.ts";
+export {
+  asCompleted,
+  type AsCompletedOptions,
   gather,
   type GatherOptions,
-  type ResultOptions,
   type ReturnWhen,
   wait,
   type WaitOptions,
   type WaitResult,
-} from "./future.ts";
+} from "./wait.ts";
 export {
   type MapOptions,
   Pool,
@@ -45,7 +47,7 @@ export {
   type TaskName,
   type TaskResult,
 } from "./pool.ts";
-export { taskSignal } from "./_pool_worker.ts";
+export { taskSignal } from "./task.ts";
 export { mapReduce } from "./map_reduce.ts";
 export {
   adoptWasmMemory,

@@ -10,20 +10,27 @@
  * While tasks are long, each worker holds one and takes the next when free (Python's order); once
  * tasks prove short, each holds up to `maxInFlight` so that they ride together in few messages. A
  * task counts as running when the tasks before it on its worker have finished, and its
- * `taskTimeoutMs` counts from then. A worker that dies is restarted by its supervisor; its tasks are retried
- * (`retries`) or fail with `ActorCrashedError`.
+ * `taskTimeoutMs` counts from then. A worker that dies is restarted by its supervisor; its tasks
+ * are retried (`retries`) or fail with `ActorCrashedError`.
+ *
+ * This file is the public class; the scheduling is `_dispatch.ts`'s, the option schemas are in
+ * `_pool_options.ts`, and the worker's side is `_pool_worker.ts`.
  *
  * @module
  */
 
-import { ActorCrashedError, ActorStoppedError, TimeoutError } from "../errors.ts";
-import { Deque } from "../_util.ts";
-import { deserializeError } from "../mailbox/wire.ts";
-import type { ActorRef } from "../actors/ref.ts";
+import { Deque, parseOptions } from "../_util.ts";
 import { supervisor } from "../supervisors/spec.ts";
 import { ActorSystem } from "../supervisors/system.ts";
-import { CANCEL_SLOTS, PoolWorker, type TaskOutcome } from "./_pool_worker.ts";
-import { Future, type FutureController } from "./future.ts";
+import { PoolWorker, type TaskOutcome } from "./_pool_worker.ts";
+import { type BatchPayload, Dispatcher, type Kind, type WorkerLink } from "./_dispatch.ts";
+import {
+  mapOptionsSchema,
+  POOL_DEFAULTS,
+  poolOptionsSchema,
+  reduceOptionsSchema,
+} from "./_pool_options.ts";
+import type { Future } from "./future.ts";
 import { chunkRanges } from "./kernels.ts";
 import { wasmMemoryOf } from "./shared_array.ts";
 
@@ -106,7 +113,14 @@ export interface PoolOptions {
 export interface MapOptions {
   /** Items per task; by default `map` makes about four chunks per worker, `mapUnordered` one item. */
   chunkSize?: number;
-  /** Stops submitting; what is running finishes, the result rejects with the signal's reason. */
+  /**
+   * Stops the map at once: `map`'s promise rejects, or `mapUnordered`'s iteration throws, with the
+   * signal's reason. Tasks no worker has taken yet are cancelled; those already running finish
+   * (their results are dropped), as Python's `Executor.map` leaves them. A task error, or leaving a
+   * `mapUnordered` loop early, does the same.
+   *
+   * @default {undefined}
+   */
   signal?: AbortSignal;
 }
 
@@ -138,35 +152,6 @@ export interface PoolStats {
   readonly replaced: number;
 }
 
-type Kind = "run" | "chunk" | "reduce";
-
-interface Task {
-  readonly id: number;
-  readonly kind: Kind;
-  readonly payload: Record<string, unknown>;
-  readonly controller: FutureController<unknown>;
-  readonly label: string;
-  attempts: number;
-  started: boolean;
-  startedAt: number;
-  slot: Slot | undefined;
-  timer: ReturnType<typeof setTimeout> | undefined;
-  grace: ReturnType<typeof setTimeout> | undefined;
-  /** Failed or cancelled by the pool already; whatever the worker says later is ignored. */
-  settled: boolean;
-}
-
-interface Slot {
-  readonly index: number;
-  ref: ActorRef<typeof PoolWorker.protocol>;
-  readonly cancels: Int32Array<SharedArrayBuffer>;
-  readonly inFlight: Deque<Task>;
-  replacing: boolean;
-}
-
-/** Tasks shorter than this on average are pipelined; longer ones go one per worker. */
-const SHORT_TASK_MS = 1;
-
 const IDENTITY: Record<Reducer, number> = { max: -Infinity, min: Infinity, sum: 0 };
 const COMBINE: Record<Reducer, (a: number, b: number) => number> = {
   max: Math.max,
@@ -195,23 +180,8 @@ const COMBINE: Record<Reducer, (a: number, b: number) => number> = {
 export class Pool<M extends TaskModule> implements AsyncDisposable {
   readonly #system: ActorSystem;
   readonly #ownSystem: boolean;
-  readonly #slots: Slot[];
-  readonly #queue = new Deque<Task>();
-  readonly #retry = new Deque<Task>();
-  readonly #moduleUrl: string;
-  readonly #name: string;
-  readonly #retries: number;
-  readonly #taskTimeoutMs: number;
-  readonly #cancelGraceMs: number;
+  readonly #dispatcher: Dispatcher;
   readonly #maxInFlight: number;
-  readonly #permissions: Deno.PermissionOptions | undefined;
-  readonly #idle: Array<() => void> = [];
-  #nextTask = 1;
-  #pumpScheduled = false;
-  #completed = 0;
-  /** How long tasks run, on average (milliseconds); unknown until one has finished. */
-  #runMs: number | undefined;
-  #replaced = 0;
   #closing = false;
   #closed: Promise<void> | undefined;
 
@@ -220,18 +190,29 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
     ownSystem: boolean,
     moduleUrl: string,
     options: Required<Omit<PoolOptions, "system" | "permissions">> & PoolOptions,
-    slots: Slot[],
   ) {
     this.#system = system;
     this.#ownSystem = ownSystem;
-    this.#moduleUrl = moduleUrl;
-    this.#name = options.name;
-    this.#retries = options.retries;
-    this.#taskTimeoutMs = options.taskTimeoutMs;
-    this.#cancelGraceMs = options.cancelGraceMs;
     this.#maxInFlight = options.maxInFlight;
-    this.#permissions = options.permissions;
-    this.#slots = slots;
+    this.#dispatcher = new Dispatcher(options, async (index, cancels) => {
+      const ref = await system.spawn(PoolWorker, {
+        name: `${options.name}-${index + 1}`,
+        args: { moduleUrl, cancels },
+        restart: "transient",
+        prefetch: options.maxInFlight,
+        askTimeoutMs: Infinity,
+        permissions: options.permissions,
+      });
+      const asks = ref as unknown as {
+        ask(kind: Kind, msg: unknown): Promise<TaskOutcome>;
+        ask(kind: "batch", msg: BatchPayload): Promise<TaskOutcome[]>;
+      };
+      return {
+        ask: (kind, payload) => asks.ask(kind, payload),
+        batch: (payload) => asks.ask("batch", payload),
+        stop: (timeoutMs) => ref.stop({ timeoutMs }),
+      } satisfies WorkerLink;
+    });
   }
 
   /**
@@ -254,52 +235,30 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
     if (typeof url !== "string" || !URL.canParse(url)) {
       throw new TypeError(`${where}: module must be a URL, received ${String(module)}`);
     }
-    const size = options.size ?? navigator.hardwareConcurrency;
-    positiveInteger(size, `${where}: size`);
-    const retries = options.retries ?? 0;
-    if (!(Number.isInteger(retries) && retries >= 0)) {
-      throw new RangeError(`${where}: retries must be a non-negative integer, received ${retries}`);
-    }
-    const taskTimeoutMs = options.taskTimeoutMs ?? Infinity;
-    const cancelGraceMs = options.cancelGraceMs ?? 1_000;
-    for (
-      const [field, value] of [["taskTimeoutMs", taskTimeoutMs], [
-        "cancelGraceMs",
-        cancelGraceMs,
-      ]] as const
-    ) {
-      if (!(value > 0)) {
-        throw new RangeError(`${where}: ${field} must be positive, received ${value}`);
-      }
-    }
-    const maxInFlight = options.maxInFlight ?? 64;
-    positiveInteger(maxInFlight, `${where}: maxInFlight`);
-    if (maxInFlight * 2 > CANCEL_SLOTS) {
-      throw new RangeError(
-        `${where}: maxInFlight must be at most ${CANCEL_SLOTS / 2}, received ${maxInFlight}`,
-      );
-    }
-    const name = options.name ?? "pool";
-    if (typeof name !== "string" || !/^[A-Za-z0-9_.:-]+$/.test(name)) {
-      throw new TypeError(
-        `${where}: name must use letters, digits, _ . : - only, received ${name}`,
-      );
-    }
-    const ownSystem = options.system === undefined;
-    const system = options.system ?? await ActorSystem.start({
-      name,
+    const parsed = parseOptions(poolOptionsSchema, options ?? {}, where);
+    // Explicit undefined in `options` must not undo a default.
+    const resolved = {
+      ...parsed,
+      size: parsed.size ?? navigator.hardwareConcurrency,
+      retries: parsed.retries ?? POOL_DEFAULTS.retries,
+      taskTimeoutMs: parsed.taskTimeoutMs ?? POOL_DEFAULTS.taskTimeoutMs,
+      cancelGraceMs: parsed.cancelGraceMs ?? POOL_DEFAULTS.cancelGraceMs,
+      maxInFlight: parsed.maxInFlight ?? POOL_DEFAULTS.maxInFlight,
+      name: parsed.name ?? POOL_DEFAULTS.name,
+    };
+    const ownSystem = resolved.system === undefined;
+    const system = resolved.system ?? await ActorSystem.start({
+      name: resolved.name,
       // Tasks are often long and synchronous: liveness is the task timeout's job, not heartbeats'.
       heartbeat: false,
       root: supervisor({
-        intensity: { maxRestarts: 100 * size, periodMs: 1_000 },
+        intensity: { maxRestarts: 100 * resolved.size, periodMs: 1_000 },
         backoff: { initialMs: 0, jitter: 0 },
       }),
     });
-    // Explicit undefined in `options` must not undo a default.
-    const resolved = { ...options, size, retries, taskTimeoutMs, cancelGraceMs, maxInFlight, name };
-    const pool = new Pool<M>(system, ownSystem, url, resolved, []);
+    const pool = new Pool<M>(system, ownSystem, url, resolved);
     try {
-      await Promise.all(Array.from({ length: size }, (_, i) => pool.#spawn(i)));
+      await Promise.all(Array.from({ length: resolved.size }, (_, i) => pool.#dispatcher.spawn(i)));
     } catch (error) {
       await pool.terminate();
       throw error;
@@ -307,38 +266,14 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
     return pool;
   }
 
-  async #spawn(index: number): Promise<Slot> {
-    const cancels = new Int32Array(new SharedArrayBuffer(CANCEL_SLOTS * 4));
-    const ref = await this.#system.spawn(PoolWorker, {
-      name: `${this.#name}-${index + 1}`,
-      args: { moduleUrl: this.#moduleUrl, cancels },
-      restart: "transient",
-      prefetch: this.#maxInFlight,
-      askTimeoutMs: Infinity,
-      permissions: this.#permissions,
-    });
-    const slot: Slot = { index, ref, cancels, inFlight: new Deque(), replacing: false };
-    this.#slots[index] = slot;
-    this.#pump();
-    return slot;
-  }
-
   /** How many workers the pool has. */
   get size(): number {
-    return this.#slots.length;
+    return this.#dispatcher.size;
   }
 
   /** Current figures. */
   stats(): PoolStats {
-    let inFlight = 0;
-    for (const slot of this.#slots) inFlight += slot?.inFlight.length ?? 0;
-    return {
-      size: this.#slots.length,
-      queued: this.#queue.length + this.#retry.length,
-      inFlight,
-      completed: this.#completed,
-      replaced: this.#replaced,
-    };
+    return this.#dispatcher.stats();
   }
 
   /**
@@ -346,15 +281,16 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
    *
    * @typeParam K The function's name.
    * @param fn The exported function to call.
-   * @param args Its arguments (cloned to the worker).
+   * @param args Its arguments (cloned to the worker; `SharedEvent`, `SharedQueue` and shared arrays
+   * arrive usable).
    * @returns A future: await it, or use `result`, `cancel`, `addDoneCallback`.
    * @throws {TypeError} When the pool is closing.
    */
   submit<K extends TaskName<M>>(fn: K, ...args: TaskArgs<M, K>): Future<TaskResult<M, K>> {
     this.#open(`submit "${fn}"`);
-    return this.#submit("run", { fn, args }, `task ${this.#nextTask} (${fn})`) as Future<
-      TaskResult<M, K>
-    >;
+    const payload = { fn, args, memories: memoriesIn(args) };
+    const label = `task ${this.#dispatcher.nextTaskId} (${fn})`;
+    return this.#dispatcher.submit("run", payload, label) as Future<TaskResult<M, K>>;
   }
 
   #open(what: string): void {
@@ -362,225 +298,7 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
   }
 
   #submit(kind: Kind, payload: Record<string, unknown>, label: string): Future<unknown> {
-    const id = this.#nextTask++;
-    const controller = Future.create<unknown>({
-      label,
-      onCancel: (status) => {
-        if (status === "running") this.#cancelRunning(task);
-        else task.settled = true; // a queued task is skipped when its turn comes
-      },
-    });
-    const task: Task = {
-      id,
-      kind,
-      payload: { ...payload, task: id },
-      controller,
-      label,
-      attempts: 0,
-      started: false,
-      startedAt: 0,
-      slot: undefined,
-      timer: undefined,
-      grace: undefined,
-      settled: false,
-    };
-    this.#queue.push(task);
-    this.#schedulePump();
-    return controller.future;
-  }
-
-  /** Pumps once at the end of this tick, so that tasks submitted together leave together. */
-  #schedulePump(): void {
-    if (this.#pumpScheduled) return;
-    this.#pumpScheduled = true;
-    queueMicrotask(() => {
-      this.#pumpScheduled = false;
-      this.#pump();
-    });
-  }
-
-  /** The next task to hand out: retries first, skipping cancelled ones; starts its future. */
-  #take(): Task | undefined {
-    for (;;) {
-      const task = this.#retry.shift() ?? this.#queue.shift();
-      if (task === undefined || !task.settled && (task.started || task.controller.start())) {
-        if (task !== undefined) task.started = true;
-        return task;
-      }
-    }
-  }
-
-  /**
-   * Hands queued tasks to the least busy workers. Consecutive `submit` tasks for one worker go in
-   * one message (a batch the worker runs in order): a message per task would cost the host a
-   * worker wake-up each.
-   */
-  #pump(): void {
-    while (this.#queue.length + this.#retry.length > 0) {
-      const depth = this.#depth();
-      let best: Slot | undefined;
-      for (const slot of this.#slots) {
-        if (slot === undefined || slot.replacing) continue;
-        if (slot.inFlight.length >= depth) continue;
-        if (best === undefined || slot.inFlight.length < best.inFlight.length) best = slot;
-      }
-      if (best === undefined) break;
-      const first = this.#take();
-      if (first === undefined) break;
-      const room = Math.min(depth - best.inFlight.length, Math.ceil(depth / 2));
-      const batch = [first];
-      while (first.kind === "run" && batch.length < room) {
-        const next = this.#take();
-        if (next === undefined) break;
-        if (next.kind !== "run") {
-          this.#retry.unshift(next); // goes out next, on its own
-          break;
-        }
-        batch.push(next);
-      }
-      if (batch.length === 1) this.#dispatch(best, first);
-      else this.#dispatchBatch(best, batch);
-    }
-    if (this.stats().inFlight === 0) { for (const wake of this.#idle.splice(0)) wake(); }
-  }
-
-  #hold(slot: Slot, task: Task): void {
-    task.slot = slot;
-    task.attempts++;
-    slot.inFlight.push(task);
-    if (slot.inFlight.length === 1) this.#started(task);
-  }
-
-  #dispatch(slot: Slot, task: Task): void {
-    this.#hold(slot, task);
-    const ref = slot.ref as unknown as {
-      ask(kind: Kind, msg: unknown): Promise<TaskOutcome>;
-    };
-    ref.ask(task.kind, task.payload).then(
-      (outcome) => this.#finish(slot, task, outcome),
-      (error) => this.#lost(slot, task, error),
-    );
-  }
-
-  #dispatchBatch(slot: Slot, tasks: Task[]): void {
-    for (const task of tasks) this.#hold(slot, task);
-    slot.ref.ask("batch", {
-      tasks: tasks.map((task) => task.id),
-      fns: tasks.map((task) => task.payload.fn as string),
-      args: tasks.map((task) => task.payload.args as unknown[]),
-    }).then(
-      (outcomes) => {
-        for (let i = 0; i < tasks.length; i++) this.#finish(slot, tasks[i], outcomes[i], false);
-        this.#pump();
-      },
-      (error) => {
-        for (const task of tasks) this.#lost(slot, task, error, false);
-        this.#pump();
-      },
-    );
-  }
-
-  /** How many tasks a worker holds now: one while tasks are long, `maxInFlight` once short. */
-  #depth(): number {
-    return this.#runMs !== undefined && this.#runMs < SHORT_TASK_MS ? this.#maxInFlight : 1;
-  }
-
-  /** The task is now the oldest on its worker: it runs, and its timeout starts. */
-  #started(task: Task): void {
-    task.startedAt = performance.now();
-    if (this.#taskTimeoutMs === Infinity || task.settled) return;
-    task.timer = setTimeout(() => {
-      task.timer = undefined;
-      if (task.settled) return;
-      task.settled = true;
-      task.controller.reject(new TimeoutError(task.label, this.#taskTimeoutMs));
-      this.#abort(task);
-    }, this.#taskTimeoutMs);
-  }
-
-  /** Removes a finished task from its worker and starts the clock of the next one. */
-  #release(slot: Slot, task: Task): void {
-    if (task.timer !== undefined) clearTimeout(task.timer);
-    if (task.grace !== undefined) clearTimeout(task.grace);
-    task.timer = task.grace = undefined;
-    const wasHead = slot.inFlight.peek() === task;
-    if (wasHead) {
-      slot.inFlight.shift();
-      // A moving average of how long tasks run, for the dispatch depth.
-      const ran = performance.now() - task.startedAt;
-      this.#runMs = this.#runMs === undefined ? ran : this.#runMs * 0.8 + ran * 0.2;
-    } else {
-      const rest = slot.inFlight.drain().filter((t) => t !== task);
-      for (const t of rest) slot.inFlight.push(t);
-    }
-    const next = slot.inFlight.peek();
-    if (wasHead && next !== undefined) this.#started(next);
-  }
-
-  #finish(slot: Slot, task: Task, outcome: TaskOutcome, pump = true): void {
-    this.#release(slot, task);
-    this.#completed++;
-    if (task.settled) {
-      task.controller.cancelled(); // a cancel was confirmed (ignored if it timed out instead)
-    } else {
-      task.settled = true;
-      if (outcome.ok) task.controller.resolve(outcome.value);
-      else if ("cancelled" in outcome) task.controller.cancelled();
-      else task.controller.reject(deserializeError(outcome.error));
-    }
-    if (pump) this.#pump();
-  }
-
-  /** The ask failed: the worker died (or was replaced), or the pool is stopping. */
-  #lost(slot: Slot, task: Task, error: unknown, pump = true): void {
-    this.#release(slot, task);
-    if (task.settled) {
-      this.#completed++;
-      task.controller.cancelled();
-    } else if (slot.replacing) {
-      task.attempts--; // its worker was replaced for another task's sake: no retry is used
-      this.#retry.push(task);
-    } else if (error instanceof ActorCrashedError && task.attempts <= this.#retries) {
-      this.#retry.push(task); // run again, ahead of new work
-    } else {
-      task.settled = true;
-      this.#completed++;
-      task.controller.reject(error);
-    }
-    if (pump) this.#pump();
-  }
-
-  /** Cancels a task a worker holds: skipped if not started, its signal aborted if running. */
-  #cancelRunning(task: Task): void {
-    if (task.settled) return;
-    task.settled = true; // what the worker answers for it is ignored (and counted then)
-    this.#abort(task);
-  }
-
-  /** Tells the worker to skip or abort `task`; past the grace period, replaces the worker. */
-  #abort(task: Task): void {
-    const slot = task.slot;
-    if (slot === undefined) return;
-    Atomics.store(slot.cancels, task.id % CANCEL_SLOTS, task.id);
-    Atomics.notify(slot.cancels, task.id % CANCEL_SLOTS);
-    task.grace = setTimeout(() => {
-      task.grace = undefined;
-      if (slot.inFlight.peek() === task) void this.#replace(slot);
-    }, this.#cancelGraceMs);
-  }
-
-  /** Ends a worker whose task ignores its cancellation and starts a new one in its place. */
-  async #replace(slot: Slot): Promise<void> {
-    if (slot.replacing || this.#closing) return;
-    slot.replacing = true;
-    this.#replaced++;
-    await slot.ref.stop({ timeoutMs: 0.001 });
-    if (this.#closing) return;
-    try {
-      await this.#spawn(slot.index);
-    } catch {
-      // The pool shrinks by one: the others carry on.
-    }
+    return this.#dispatcher.submit(kind, payload, label);
   }
 
   /**
@@ -592,7 +310,7 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
    * @param items The items.
    * @param options Chunk size and an abort signal.
    * @returns The results, in the items' order.
-   * @throws The first task error, as it was thrown in the worker.
+   * @throws The first task error, as it was thrown in the worker; the signal's reason once it aborts.
    */
   async map<K extends TaskName<M>>(
     fn: K,
@@ -600,27 +318,34 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
     options: MapOptions = {},
   ): Promise<TaskResult<M, K>[]> {
     this.#open(`map "${fn}"`);
+    const parsed = parseOptions(mapOptionsSchema, options ?? {}, `Cannot map "${fn}"`);
     const all = Array.isArray(items) ? items : [...items];
     if (all.length === 0) return [];
-    const chunkSize = options.chunkSize ??
-      Math.max(1, Math.ceil(all.length / (this.#slots.length * 4)));
-    positiveInteger(chunkSize, `Cannot map "${fn}": chunkSize`);
+    const chunkSize = parsed.chunkSize ??
+      Math.max(1, Math.ceil(all.length / (this.size * 4)));
+    const signal = parsed.signal;
+    signal?.throwIfAborted();
     const futures: Future<unknown>[] = [];
     for (let start = 0; start < all.length; start += chunkSize) {
       const chunk = all.slice(start, start + chunkSize);
-      futures.push(this.#submit("chunk", { fn, items: chunk }, `chunk ${start} of map (${fn})`));
+      const payload = { fn, items: chunk, memories: memoriesIn(chunk) };
+      futures.push(this.#submit("chunk", payload, `chunk ${start} of map (${fn})`));
     }
-    const onAbort = () => futures.forEach((future) => future.cancel());
-    options.signal?.addEventListener("abort", onAbort, { once: true });
+    const results = Promise.all(futures) as Promise<unknown[][]>;
+    results.catch(() => {}); // an abort or a first error may leave it unawaited
+    let onAbort: (() => void) | undefined;
+    const aborted = signal === undefined ? undefined : new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
     try {
-      const chunks = await Promise.all(futures) as unknown[][];
-      options.signal?.throwIfAborted();
+      const chunks = await (aborted === undefined ? results : Promise.race([results, aborted]));
       return chunks.flat() as TaskResult<M, K>[];
     } catch (error) {
-      futures.forEach((future) => future.cancel());
-      throw options.signal?.aborted ? options.signal.reason : error;
+      cancelQueued(futures);
+      throw signal?.aborted ? signal.reason : error;
     } finally {
-      options.signal?.removeEventListener("abort", onAbort);
+      if (onAbort !== undefined) signal!.removeEventListener("abort", onAbort);
     }
   }
 
@@ -633,7 +358,8 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
    * @param items The items, pulled lazily.
    * @param options Chunk size (default 1) and an abort signal.
    * @returns An async iterator of results, in completion order.
-   * @throws The first task error, when the consumer reaches it.
+   * @throws The first task error, when the consumer reaches it; the signal's reason, at once, when
+   * it aborts.
    */
   async *mapUnordered<K extends TaskName<M>>(
     fn: K,
@@ -641,9 +367,9 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
     options: MapOptions = {},
   ): AsyncGenerator<TaskResult<M, K>, void, undefined> {
     this.#open(`map "${fn}"`);
-    const chunkSize = options.chunkSize ?? 1;
-    positiveInteger(chunkSize, `Cannot map "${fn}": chunkSize`);
-    const limit = this.#slots.length * this.#maxInFlight;
+    const parsed = parseOptions(mapOptionsSchema, options ?? {}, `Cannot map "${fn}"`);
+    const chunkSize = parsed.chunkSize ?? 1;
+    const limit = this.size * this.#maxInFlight;
     const iterator = Symbol.asyncIterator in items
       ? (items as AsyncIterable<unknown>)[Symbol.asyncIterator]()
       : (items as Iterable<unknown>)[Symbol.iterator]();
@@ -663,7 +389,8 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
           chunk.push(next.value);
         }
         if (chunk.length === 0) break;
-        const future = this.#submit("chunk", { fn, items: chunk }, `map item (${fn})`);
+        const payload = { fn, items: chunk, memories: memoriesIn(chunk) };
+        const future = this.#submit("chunk", payload, `map item (${fn})`);
         running.add(future);
         future.addDoneCallback(() => {
           running.delete(future);
@@ -672,10 +399,14 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
         });
       }
     };
+    const signal = parsed.signal;
+    const onAbort = () => wake?.();
+    signal?.addEventListener("abort", onAbort, { once: true });
     try {
+      signal?.throwIfAborted();
       await fill();
       while (running.size > 0 || finished.length > 0) {
-        options.signal?.throwIfAborted();
+        signal?.throwIfAborted();
         const future = finished.shift();
         if (future === undefined) {
           await new Promise<void>((resolve) => wake = resolve);
@@ -686,7 +417,8 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
         await fill();
       }
     } finally {
-      for (const future of running) future.cancel();
+      signal?.removeEventListener("abort", onAbort);
+      cancelQueued(running);
     }
   }
 
@@ -710,17 +442,17 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
   ): Promise<R> {
     this.#open(`reduce "${fn}"`);
     const where = `Cannot reduce "${fn}"`;
+    const parsed = parseOptions(reduceOptionsSchema, options ?? {}, where) as ReduceOptions<R>;
     if (!ArrayBuffer.isView(data) || !(data.buffer instanceof SharedArrayBuffer)) {
       throw new TypeError(`${where}: data must be a typed array over a SharedArrayBuffer`);
     }
     const builtin = fn === "max" || fn === "min" || fn === "sum";
-    const combine = options.combine ??
+    const combine = parsed.combine ??
       (builtin ? COMBINE[fn as Reducer] as unknown as (a: R, b: R) => R : undefined);
     if (combine === undefined) throw new TypeError(`${where}: combine is required for "${fn}"`);
-    const initial = options.initial ?? (builtin ? IDENTITY[fn as Reducer] as R : undefined);
+    const initial = parsed.initial ?? (builtin ? IDENTITY[fn as Reducer] as R : undefined);
     const length = (data as unknown as { length: number }).length;
-    const chunks = options.chunks ?? this.#slots.length;
-    positiveInteger(chunks, `${where}: chunks`);
+    const chunks = parsed.chunks ?? this.size;
     // With the array's WebAssembly memory in the same message, the worker runs SIMD kernels on it.
     const memory = builtin ? wasmMemoryOf(data) : undefined;
     const futures = chunkRanges(length, chunks).map(([start, end]) =>
@@ -732,14 +464,6 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
     return result as R;
   }
 
-  /** Resolves once no task is queued or held by a worker. */
-  #drained(): Promise<void> {
-    if (this.#queue.length + this.#retry.length === 0 && this.stats().inFlight === 0) {
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => this.#idle.push(resolve));
-  }
-
   /**
    * Stops taking tasks, lets queued and running ones finish (for at most `timeoutMs`), then stops
    * the workers.
@@ -749,12 +473,13 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
   close(options: { timeoutMs?: number } = {}): Promise<void> {
     this.#closed ??= (async () => {
       this.#closing = true;
+      this.#dispatcher.close();
       const timeoutMs = options.timeoutMs ?? Infinity;
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timedOut = new Promise<void>((resolve) => {
         if (timeoutMs !== Infinity) timer = setTimeout(resolve, timeoutMs);
       });
-      await Promise.race([this.#drained(), timedOut]);
+      await Promise.race([this.#dispatcher.drained(), timedOut]);
       clearTimeout(timer);
       await this.#stopWorkers();
     })();
@@ -764,23 +489,15 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
   /** Stops at once: queued tasks are cancelled, running ones fail with `ActorStoppedError`. */
   terminate(): Promise<void> {
     this.#closing = true;
-    for (const task of [...this.#retry.drain(), ...this.#queue.drain()]) {
-      task.controller.future.cancel();
-    }
+    this.#dispatcher.close();
+    this.#dispatcher.cancelQueued();
     this.#closed ??= this.#stopWorkers();
     return this.#closed;
   }
 
   async #stopWorkers(): Promise<void> {
-    for (const task of [...this.#retry.drain(), ...this.#queue.drain()]) {
-      task.settled = true;
-      task.controller.reject(new ActorStoppedError(`/${this.#name}`));
-    }
-    if (this.#ownSystem) {
-      await this.#system.shutdown({ timeoutMs: 1_000 });
-    } else {
-      await Promise.all(this.#slots.map((slot) => slot.ref.stop({ timeoutMs: 1_000 })));
-    }
+    await this.#dispatcher.stopWorkers(1_000, !this.#ownSystem);
+    if (this.#ownSystem) await this.#system.shutdown({ timeoutMs: 1_000 });
   }
 
   /** Closes the pool, waiting for its tasks; for `await using`. */
@@ -789,8 +506,24 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
   }
 }
 
-function positiveInteger(value: number, what: string): void {
-  if (!(Number.isInteger(value) && value > 0)) {
-    throw new RangeError(`${what} must be a positive integer, received ${value}`);
+/**
+ * Cancels the futures whose tasks no worker has taken yet; those running finish (as Python's
+ * `Executor.map` leaves them when its iterator is closed).
+ */
+function cancelQueued(futures: Iterable<Future<unknown>>): void {
+  for (const future of futures) if (future.status === "pending") future.cancel();
+}
+
+/**
+ * The WebAssembly memories of the shared arrays among `values` (not nested deeper), so that the
+ * worker can adopt them and run the SIMD kernels on the arrays; `undefined` when there are none.
+ */
+function memoriesIn(values: readonly unknown[]): WebAssembly.Memory[] | undefined {
+  let found: WebAssembly.Memory[] | undefined;
+  for (const value of values) {
+    if (typeof value !== "object" || value === null || !ArrayBuffer.isView(value)) continue;
+    const memory = wasmMemoryOf(value);
+    if (memory !== undefined && !found?.includes(memory)) (found ??= []).push(memory);
   }
+  return found;
 }

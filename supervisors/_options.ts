@@ -8,6 +8,7 @@
 import { z } from "zod";
 import type { ActorOptions, Delivery, Placement } from "../actors/actor.ts";
 import type { OverflowPolicy } from "../mailbox/mailbox.ts";
+import { parseOptions as parseOptionsOf } from "../_util.ts";
 
 /** Defaults of every actor option, in one place. */
 export const ACTOR_DEFAULTS = {
@@ -63,64 +64,14 @@ export interface ParsedActorOptions {
 
 /**
  * Validates options, throwing a `TypeError` (wrong type, unknown key) or a `RangeError` (a value
- * out of range) that names `what` and the field.
+ * out of range) that names `what` and the field; `undefined` or `null` options are empty.
  */
 export function parseOptions<S extends z.ZodType>(
   schema: S,
   value: unknown,
   what: string,
 ): z.output<S> {
-  const result = schema.safeParse(value ?? {});
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const field = issue.path.join(".");
-  const received = describe(field === "" ? value : pick(value, issue.path));
-  const range = issue.code === "too_small" || issue.code === "too_big" ||
-    (issue.code === "invalid_type" && issue.expected === "int") ||
-    (issue.code === "invalid_union" && typeof pick(value, issue.path) === "number");
-  const message = issue.code === "unrecognized_keys"
-    ? `${what}: unknown option ${issue.keys.map((k) => `"${k}"`).join(", ")}`
-    : `${what}: ${field || "options"} ${explain(issue)}, received ${received}`;
-  throw range ? new RangeError(message) : new TypeError(message);
-}
-
-function explain(issue: z.core.$ZodIssue): string {
-  switch (issue.code) {
-    case "too_small":
-      return issue.inclusive === false
-        ? `must be greater than ${issue.minimum}`
-        : `must be at least ${issue.minimum}`;
-    case "too_big":
-      return issue.inclusive === false
-        ? `must be less than ${issue.maximum}`
-        : `must be at most ${issue.maximum}`;
-    case "invalid_value":
-      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
-    case "invalid_type":
-      return issue.expected === "int" ? "must be an integer" : `must be of type ${issue.expected}`;
-    default:
-      return issue.message.toLowerCase().startsWith("invalid")
-        ? `is invalid (${issue.message})`
-        : `must have ${issue.message}`;
-  }
-}
-
-function pick(value: unknown, path: readonly PropertyKey[]): unknown {
-  let current = value;
-  for (const key of path) {
-    if (typeof current !== "object" || current === null) return undefined;
-    current = (current as Record<PropertyKey, unknown>)[key];
-  }
-  return current;
-}
-
-function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "number" || typeof value === "boolean" || value == null) {
-    return String(value);
-  }
-  if (Array.isArray(value)) return "an array";
-  return typeof value === "object" ? "an object" : typeof value;
+  return parseOptionsOf(schema, value ?? {}, what);
 }
 
 /** Merges validated options over the defaults. */

@@ -1,7 +1,8 @@
 import { deepEqual, equal, ok as assert, rejects, throws } from "node:assert/strict";
 import fc from "fast-check";
 import { CancelledError, TimeoutError } from "../errors.ts";
-import { asCompleted, Future, type FutureStatus, gather, wait } from "../patterns/future.ts";
+import { Future, type FutureStatus } from "../patterns/future.ts";
+import { asCompleted, gather, wait } from "../patterns/wait.ts";
 import { countingController, flush, type State, track, withClock } from "./_helpers.ts";
 
 // ---------------------------------------------------------------------------------------------

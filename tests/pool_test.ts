@@ -9,6 +9,7 @@ import {
   TimeoutError,
   wait,
 } from "../mod.ts";
+import { SharedEvent, SharedQueue } from "../mailbox/mod.ts";
 import type * as Tasks from "./fixtures/tasks.ts";
 import { test } from "./_helpers.ts";
 
@@ -192,6 +193,42 @@ test("pool options are validated", async () => {
     name: "RangeError",
     message: "Cannot start pool: retries must be a non-negative integer, received -1",
   });
+  await rejects(start({ maxInFlight: 600 }), {
+    name: "RangeError",
+    message: "Cannot start pool: maxInFlight must be at most 512, received 600",
+  });
+  await rejects(start({ taskTimeoutMs: 0 }), {
+    name: "RangeError",
+    message: "Cannot start pool: taskTimeoutMs must be positive, received 0",
+  });
+  await rejects(start({ cancelGraceMs: "1" as never }), {
+    name: "TypeError",
+    message: 'Cannot start pool: cancelGraceMs must be a number, received "1"',
+  });
+  await rejects(start({ name: "a b" }), {
+    name: "TypeError",
+    message: 'Cannot start pool: name must use letters, digits, _ . : - only, received "a b"',
+  });
+  await rejects(start({ sise: 2 } as never), {
+    name: "TypeError",
+    message: 'Cannot start pool: unknown option "sise"',
+  });
+});
+
+test("map, mapUnordered and reduce options are validated", async () => {
+  await using pool = await start({ size: 1 });
+  await rejects(pool.map("square", [1], { chunkSize: 0 }), {
+    name: "RangeError",
+    message: 'Cannot map "square": chunkSize must be a positive integer, received 0',
+  });
+  await rejects(pool.mapUnordered("square", [1], { signal: {} as never }).next(), {
+    name: "TypeError",
+    message: 'Cannot map "square": signal must be an AbortSignal, received an object',
+  });
+  await rejects(pool.reduce("max", sharedArray(Float64Array, 4), { chunks: 1.5 }), {
+    name: "RangeError",
+    message: 'Cannot reduce "max": chunks must be a positive integer, received 1.5',
+  });
 });
 
 test("many small tasks ride in batches and each gets its own result", async () => {
@@ -204,4 +241,86 @@ test("many small tasks ride in batches and each gets its own result", async () =
   const settled = await Promise.allSettled(failing);
   deepEqual(settled.map((s) => s.status), ["fulfilled", "rejected", "fulfilled"]);
   equal(pool.stats().completed, 2_053);
+});
+
+test("a SharedEvent passed to submit or map arrives as a SharedEvent", async () => {
+  await using pool = await start();
+  const event = new SharedEvent();
+  equal(await pool.submit("setEvent", event), true);
+  equal(event.isSet(), true);
+  const jobs = [1, 2, 3].map((id) => ({ id, done: new SharedEvent() }));
+  deepEqual(await pool.map("setJobEvent", jobs), [1, 2, 3]);
+  deepEqual(jobs.map((job) => job.done.isSet()), [true, true, true]);
+});
+
+test("a SharedQueue passed to submit arrives as a SharedQueue", async () => {
+  await using pool = await start();
+  const queue = new SharedQueue<number>({ capacity: 8 });
+  equal(await pool.submit("putAll", queue, [1, 2, 3]), true);
+  deepEqual([queue.tryGet(), queue.tryGet(), queue.tryGet()], [
+    { ok: true, value: 1 },
+    { ok: true, value: 2 },
+    { ok: true, value: 3 },
+  ]);
+});
+
+test("a shared array passed to submit arrives shared, with its WebAssembly memory", async () => {
+  await using pool = await start();
+  const data = sharedArray(Float64Array, 10_000); // 64 KiB or more: in a WebAssembly memory
+  deepEqual(await pool.submit("fillShared", data.subarray(5_000), 7), [true, true]);
+  equal(data[4_999], 0);
+  equal(data[9_999], 7);
+  const small = sharedArray(Float64Array, 10); // a plain SharedArrayBuffer
+  deepEqual(await pool.submit("fillShared", small, 1), [true, false]);
+  equal(small[9], 1);
+});
+
+/** Six gated jobs sharing one event and one log, and a wait until `n` of them have started. */
+function gatedJobs() {
+  const open = new SharedEvent();
+  const log = new Int32Array(new SharedArrayBuffer(12));
+  const jobs: Tasks.GatedJob[] = Array.from({ length: 6 }, () => ({ open, log }));
+  const started = async (n: number) => {
+    for (let seen = Atomics.load(log, 0); seen < n; seen = Atomics.load(log, 0)) {
+      await Atomics.waitAsync(log, 0, seen).value;
+    }
+  };
+  return { open, log, jobs, started };
+}
+
+test("aborting map rejects at once; queued tasks are cancelled, running ones finish", async () => {
+  await using pool = await start();
+  await rejects(pool.map("square", [1], { signal: AbortSignal.abort(new Error("early")) }), {
+    message: "early",
+  });
+  const { open, log, jobs, started } = gatedJobs();
+  const controller = new AbortController();
+  const mapped = pool.map("gated", jobs, { chunkSize: 1, signal: controller.signal });
+  await started(2);
+  controller.abort(new Error("enough"));
+  await rejects(mapped, { message: "enough" });
+  deepEqual([...log], [2, 0, 0], "the two running tasks are still waiting, not aborted");
+  open.set();
+  await pool.close();
+  deepEqual([...log], [2, 2, 0], "they finished; the four queued ones never started");
+});
+
+test("aborting mapUnordered ends the iteration at once, while no result arrives", async () => {
+  await using pool = await start();
+  const { open, log, jobs, started } = gatedJobs();
+  const controller = new AbortController();
+  const seen: string[] = [];
+  const iterating = (async () => {
+    for await (const result of pool.mapUnordered("gated", jobs, { signal: controller.signal })) {
+      seen.push(result);
+    }
+  })();
+  await started(2);
+  controller.abort(new Error("enough"));
+  await rejects(iterating, { message: "enough" });
+  deepEqual(seen, []);
+  deepEqual([...log], [2, 0, 0], "the two running tasks are still waiting, not aborted");
+  open.set();
+  await pool.close();
+  deepEqual([...log], [2, 2, 0], "they finished; the queued ones never started");
 });

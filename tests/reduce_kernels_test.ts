@@ -1,6 +1,8 @@
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import fc from "fast-check";
-import { assembleKernels, chunkRanges, type ReduceKind, reduceRange } from "../patterns/kernels.ts";
+import { chunkRanges, type ReduceKind, reduceRange } from "../patterns/kernels.ts";
+import { assembleKernels, kernelsModuleText } from "../patterns/_assemble_kernels.ts";
+import { KERNEL_NAMES, KERNELS_WASM } from "../patterns/_kernels_wasm.ts";
 import {
   adoptWasmMemory,
   isShared,
@@ -381,16 +383,32 @@ test("every WebAssembly kernel handles every short length and tail", () => {
   });
 });
 
-test("the embedded WebAssembly module is what assembleKernels produces", async () => {
-  const source = await Deno.readTextFile(new URL("../patterns/kernels.ts", import.meta.url));
-  const embedded = /const KERNELS_WASM = `([^`]*)`/.exec(source)?.[1];
-  ok(embedded !== undefined, "KERNELS_WASM not found in patterns/kernels.ts");
-  const assembled = btoa(String.fromCharCode(...assembleKernels()));
+test("the committed WebAssembly module is what assembleKernels produces", async () => {
+  const assembled = assembleKernels();
+  ok(WebAssembly.validate(assembled));
+  const committed = Uint8Array.from(atob(KERNELS_WASM.replace(/\s/g, "")), (c) => c.charCodeAt(0));
   ok(
-    embedded.replace(/\s/g, "") === assembled,
-    "KERNELS_WASM is stale: paste the output of assembleKernels() (see its JSDoc)",
+    committed.length === assembled.length && committed.every((byte, i) => byte === assembled[i]),
+    "patterns/_kernels_wasm.ts is stale: run `deno task kernels` and commit it",
   );
-  ok(WebAssembly.validate(assembleKernels()));
+  const exports = WebAssembly.Module.exports(new WebAssembly.Module(assembled));
+  deepEqual(KERNEL_NAMES, exports.map((e) => e.name));
+  const source = await Deno.readTextFile(new URL("../patterns/_kernels_wasm.ts", import.meta.url));
+  equal(source, kernelsModuleText(assembled), "run `deno task kernels` and commit the file");
+});
+
+test("a pool worker's graph does not load the assembler", async () => {
+  const { stdout } = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", new URL("../patterns/_pool_worker.ts", import.meta.url).href],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  const graph = JSON.parse(new TextDecoder().decode(stdout)) as {
+    modules: { specifier: string }[];
+  };
+  const files = graph.modules.map((m) => m.specifier);
+  ok(files.some((f) => f.endsWith("/patterns/_kernels_wasm.ts")), "the bytes are loaded");
+  ok(!files.some((f) => f.endsWith("/patterns/_assemble_kernels.ts")), "the assembler is not");
 });
 
 test("reduceRange names the bad kind, array or range in its error", () => {
