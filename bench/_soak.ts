@@ -269,6 +269,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     }
     sendEnd = performance.now();
     rssAt10s ??= rss();
+    rssMax = Math.max(rssMax, rssAt10s);
 
     const drainUntil = sendEnd + drainMs;
     for (;;) {
