@@ -376,6 +376,8 @@ export class ActorCore implements EndpointMember {
         this.#wake();
         return RESOLVED;
       }
+      // The caller hears of the refusal: the message is its own, not a dead letter.
+      if (this.options.overflow === "drop_newest") throw this.#full();
     } catch (error) {
       return Promise.reject(error);
     }
@@ -412,6 +414,10 @@ export class ActorCore implements EndpointMember {
     }
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
+    const room = this.#mailbox.userSize < this.#mailbox.capacity &&
+      this.#mailbox.waitingPutters === 0;
+    // Refused as `send` is: the caller hears of it, so it is not also a dead letter.
+    if (!room && this.options.overflow === "drop_newest") return Promise.reject(this.#full());
 
     const { promise, resolve, reject } = Promise.withResolvers<unknown>();
     const reply: AskReply = { resolve, reject, settled: false, cleanup: undefined };
@@ -430,7 +436,7 @@ export class ActorCore implements EndpointMember {
     }
 
     const envelope = this.#envelope(entry, checked.value, options?.transfer, reply);
-    if (this.#mailbox.userSize < this.#mailbox.capacity && this.#mailbox.waitingPutters === 0) {
+    if (room) {
       this.#mailbox.offer(envelope);
       this.#wake();
     } else {
@@ -1121,6 +1127,11 @@ export class ActorCore implements EndpointMember {
       settle(envelope.reply, false, new MailboxFullError(this.options.capacity, this.path));
     }
     this.#deadLetter(envelope, reason, undefined);
+  }
+
+  /** The error of a message refused by a full mailbox. */
+  #full(): MailboxFullError {
+    return new MailboxFullError(this.options.capacity, this.path);
   }
 
   #deadLetter(envelope: Envelope, reason: DeadLetter["reason"], error: Error | undefined): void {

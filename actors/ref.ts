@@ -57,11 +57,16 @@ export interface ActorRef<P extends Protocol = Protocol> {
    */
   tell<K extends TellKeys<P>>(kind: K, msg: In<P[K]>, options?: TellOptions): void;
   /**
-   * Sends a message and resolves once the mailbox has accepted it, waiting for room when the
-   * mailbox is full: the backpressure-aware tell.
+   * Sends a message and resolves once the mailbox has accepted it: the backpressure-aware tell.
+   * When the mailbox is full, its overflow policy decides: `"backpressure"` waits for room,
+   * `"drop_oldest"` queues the message, resolves and dead-letters the oldest queued one, and
+   * `"drop_newest"` and `"reject"` refuse it. A refused message is the caller's: it rejects and is
+   * not also a dead letter.
    *
    * @throws {InvalidMessageError} When the payload does not match its schema.
    * @throws {ActorStoppedError} When the actor has stopped.
+   * @throws {MailboxFullError} When the mailbox is full and its policy is `"drop_newest"` or
+   * `"reject"`.
    */
   send<K extends TellKeys<P>>(kind: K, msg: In<P[K]>, options?: SendOptions): Promise<void>;
   /**
@@ -71,6 +76,9 @@ export interface ActorRef<P extends Protocol = Protocol> {
    * @throws {AskTimeoutError} When no reply came within `timeoutMs`.
    * @throws {ActorStoppedError} When the actor stopped before replying.
    * @throws {ActorCrashedError} When the actor crashed with the message taken but not answered.
+   * @throws {MailboxFullError} When the mailbox is full and its policy is `"drop_newest"` or
+   * `"reject"` (as with `send`, not a dead letter), or when `"drop_oldest"` pushed the request out
+   * (then it is a dead letter too).
    * @throws The handler's own error, with its name, message, stack, fields and cause.
    */
   ask<K extends AskKeys<P>>(kind: K, msg: In<P[K]>, options?: AskOptions): Promise<Out<P[K]>>;

@@ -1,101 +1,76 @@
 /**
- * Soak: sends messages at a steady rate through an at-least-once worker actor whose handler fails
- * in every way (throw, an uncaught error from a timer, an unhandled rejection, `Deno.exit`,
- * `self.close()`, poison messages), then checks the accounting and prints one JSON line.
+ * Soak benchmark: sends messages for `--seconds` at `--rate` through an `at_least_once` worker
+ * actor that crashes in every way (throw, an uncaught timer error, an unhandled rejection,
+ * `Deno.exit`, `self.close()`, poison messages), waits for its mailbox to drain, and prints one
+ * JSON line: where every message went, and RSS. Exits 0 when the targets hold (nothing lost, no
+ * innocent message quarantined, nothing handled reported dead, every poison message quarantined,
+ * max RSS ≤ RSS at 10 s + 50 MiB), 1 when one is missed (listed in `missed`), 2 on a bad flag.
  *
- *   deno run -A bench/soak.ts [seconds=60] [rate=5000] [every=250]
+ *   deno task bench:soak [--seconds 60] [--rate 5000] [--crash-every 250] [--poison-every 5000]
+ *                  [--seed 1] [--max-deliveries 3] [--prefetch 1024] [--drain-seconds 60]
  *
- * One message in `every` fails, cycling through the ways; a poison message must be quarantined
- * after `maxDeliveries` (3), every other message must be handled (`lost` counts those neither
- * handled nor dead), none may be quarantined (`innocentQuarantined`) or reported dead once handled
- * (`handledButDead`). `duplicated` counts messages handled twice: allowed only for one in flight
- * when its worker died, which this handler never is after counting. RSS is sampled every second;
- * `rssAt10sMb` is the reference for "flat".
+ * @module
  */
-import { ActorSystem, supervisor } from "../mod.ts";
-import { FAILURES, Soak } from "./_soak_actor.ts";
 
-const [seconds = 60, rate = 5_000, every = 250] = Deno.args.map(Number);
-const total = Math.round(seconds * rate);
-const seen = new Int32Array(new SharedArrayBuffer(total * 4));
-const tried = new Int32Array(new SharedArrayBuffer(total * 4));
-const plan = Array.from(
-  { length: total },
-  (_, id) =>
-    id % every === every >> 1 ? FAILURES[Math.floor(id / every) % FAILURES.length] : "ok" as const,
-);
+import { parseArgs } from "node:util";
+import { runSoak, soakVerdict } from "./_soak.ts";
 
-const root = supervisor({
-  intensity: { maxRestarts: 1_000_000, periodMs: 1_000 },
-  backoff: { initialMs: 0, jitter: 0 },
-});
-await using system = await ActorSystem.start({ name: "soak", root, deadLetterBuffer: total });
-const soak = await system.spawn(Soak, {
-  args: { seen, tried },
-  delivery: "at_least_once",
-  maxDeliveries: 3,
-  mailbox: { capacity: 100_000 },
-});
+const FLAGS = {
+  seconds: { default: 60, min: 0.001, integer: false },
+  rate: { default: 5_000, min: 1, integer: false },
+  "crash-every": { default: 250, min: 0, integer: false },
+  "poison-every": { default: 5_000, min: 0, integer: true },
+  seed: { default: 1, min: 0, integer: true },
+  "max-deliveries": { default: 3, min: 1, integer: true },
+  prefetch: { default: 1_024, min: 1, integer: true },
+  "drain-seconds": { default: 60, min: 0, integer: false },
+} as const;
 
-const rssStart = Deno.memoryUsage().rss;
-let rssMax = rssStart;
-let rssAt10s = rssStart;
-const start = performance.now();
-const sampler = setInterval(() => {
-  const rss = Deno.memoryUsage().rss;
-  rssMax = Math.max(rssMax, rss);
-  if (performance.now() - start <= 10_000) rssAt10s = rss;
-}, 1_000);
-for (let id = 0; id < total; id++) {
-  const due = start + (id / rate) * 1_000;
-  const wait = due - performance.now();
-  if (wait >= 1) await new Promise((resolve) => setTimeout(resolve, wait));
-  await soak.send("work", { id, fail: plan[id] });
-}
-// Drain: an ask in flight when the worker dies is rejected, so ask again until all is settled.
-for (;;) {
-  try {
-    await soak.ask("done", {}, { timeoutMs: 60_000 });
-  } catch {
-    continue;
+type Flag = keyof typeof FLAGS;
+
+function parseFlags(args: string[]): Record<Flag, number> {
+  const { values } = parseArgs({
+    args,
+    options: Object.fromEntries(
+      Object.keys(FLAGS).map((name) => [name, { type: "string" as const }]),
+    ),
+    strict: true,
+    allowPositionals: false,
+  });
+  const out = {} as Record<Flag, number>;
+  for (const [name, spec] of Object.entries(FLAGS) as [Flag, (typeof FLAGS)[Flag]][]) {
+    const raw = values[name];
+    const value = raw === undefined ? spec.default : Number(raw);
+    if (
+      typeof raw === "string" && raw.trim() === "" || !Number.isFinite(value) ||
+      value < spec.min || (spec.integer && !Number.isInteger(value))
+    ) {
+      const what = spec.integer ? "an integer" : "a number";
+      throw new RangeError(`--${name} must be ${what} of at least ${spec.min}, received ${raw}`);
+    }
+    out[name] = value;
   }
-  const stats = system.stats().actors[0];
-  if (stats.mailboxDepth === 0 && stats.status === "running") break;
+  return out;
 }
-clearInterval(sampler);
 
-const letters = system.deadLetters();
-const dead = new Set(letters.map((letter) => (letter.payload as { id: number }).id));
-let handled = 0;
-let lost = 0;
-let duplicated = 0;
-let handledButDead = 0;
-for (let id = 0; id < total; id++) {
-  const n = Atomics.load(seen, id);
-  if (n > 0) handled++;
-  if (n > 1) duplicated++;
-  if (n > 0 && dead.has(id)) handledButDead++;
-  if (n === 0 && !dead.has(id)) lost++;
+let flags: Record<Flag, number>;
+try {
+  flags = parseFlags(Deno.args);
+} catch (error) {
+  console.error(error instanceof Error ? error.message : String(error));
+  Deno.exit(2);
 }
-const quarantined = letters.filter((letter) => letter.reason === "quarantined");
-const isPoison = (letter: { payload: unknown }) =>
-  plan[(letter.payload as { id: number }).id] === "poison";
-const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
-console.log(JSON.stringify({
-  seconds,
-  rate,
-  sent: total,
-  handled,
-  lost,
-  duplicated,
-  quarantined: quarantined.length,
-  poison: plan.filter((fail) => fail === "poison").length,
-  poisonQuarantined: quarantined.filter(isPoison).length,
-  innocentQuarantined: quarantined.filter((letter) => !isPoison(letter)).length,
-  handledButDead,
-  otherDeadLetters: letters.length - quarantined.length,
-  restarts: system.stats().actors[0].restarts,
-  rssStartMb: mb(rssStart),
-  rssAt10sMb: mb(rssAt10s),
-  rssMaxMb: mb(rssMax),
-}));
+
+const result = await runSoak({
+  seconds: flags.seconds,
+  rate: flags.rate,
+  crashEvery: flags["crash-every"],
+  poisonEvery: flags["poison-every"],
+  seed: flags.seed,
+  maxDeliveries: flags["max-deliveries"],
+  prefetch: flags.prefetch,
+  drainSeconds: flags["drain-seconds"],
+});
+const verdict = soakVerdict(result);
+console.log(JSON.stringify({ ...result, targetsMet: verdict.met, missed: verdict.missed }));
+Deno.exit(verdict.met ? 0 : 1);

@@ -27,6 +27,12 @@ import { fn, OBJECT, signal } from "./_options.ts";
  * - `"drop_newest"`: the new message is dropped and reported to `onDrop`.
  * - `"drop_oldest"`: the oldest queued user message is dropped and reported, the new one is queued.
  * - `"reject"`: `offer` throws and `put` rejects with {@linkcode MailboxFullError}.
+ *
+ * An actor's mailbox reports what it drops as dead letters (reason `"overflow"`), except what its
+ * caller is told of. Under `"drop_newest"`, a `tell` that finds the mailbox full is a dead letter,
+ * while `send` and `ask` reject with `MailboxFullError` and leave no dead letter, as under
+ * `"reject"`. Under `"drop_oldest"`, `tell`, `send` and `ask` are queued (`send` resolves) and the
+ * message pushed out is a dead letter; an ask pushed out also rejects with `MailboxFullError`.
  */
 export type OverflowPolicy = "backpressure" | "drop_newest" | "drop_oldest" | "reject";
 

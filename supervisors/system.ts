@@ -53,7 +53,9 @@ export interface ActorSettings {
      */
     capacity?: number;
     /**
-     * What a full mailbox does with a new message.
+     * What a full mailbox does with a new message: `send` waits (`"backpressure"`), is refused
+     * with `MailboxFullError` (`"drop_newest"`, `"reject"`), or is queued while the oldest message
+     * becomes a dead letter (`"drop_oldest"`); see {@linkcode OverflowPolicy}.
      *
      * @default {"backpressure"}
      */

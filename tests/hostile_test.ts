@@ -1291,18 +1291,17 @@ test("drop_newest drops exactly the newest messages to dead letters and handles 
             overflowLetters(system.deadLetters()),
             range(10, 24).map((n) => ["overflow", "/flood", "add", { n }, undefined]),
           );
-          await rejects(
-            gate.ask("log", {}),
-            exactly(MailboxFullError, "Mailbox of /flood is full (capacity 10)"),
+          await rejects(gate.ask("log", {}), mailboxFull("/flood", 10));
+          equal(
+            system.deadLetters().length,
+            15,
+            "a refused ask is the caller's, not a dead letter",
           );
-          deepEqual(overflowLetters(system.deadLetters().slice(15)), [
-            ["overflow", "/flood", "log", {}, undefined],
-          ]);
           open();
           equal(await held, "released");
           deepEqual(await late, range(1, 9), "everything accepted, in order");
           equal(Atomics.load(flag, HANDLED), 9);
-          equal(system.deadLetters().length, 16);
+          equal(system.deadLetters().length, 15);
         }),
     );
   }
@@ -1327,6 +1326,93 @@ test("drop_oldest drops exactly the oldest messages to dead letters and handles 
           equal(system.deadLetters().length, 16);
         }),
     );
+  }
+});
+
+test("send under drop_newest rejects with MailboxFullError once the mailbox is full, and is not dead-lettered", async (t) => {
+  for (const placement of PLACEMENTS) {
+    await t.step(
+      placement,
+      () =>
+        flood(placement, "drop_newest", async ({ system, gate, flag, held, open }) => {
+          await Promise.all(range(1, 9).map((n) => gate.send("add", { n }))); // room: accepted
+          const late = gate.ask("log", {}); // the 10th message: the mailbox is full after it
+          for (const n of range(10, 14)) {
+            await rejects(gate.send("add", { n }), mailboxFull("/flood", 10));
+          }
+          deepEqual(system.deadLetters(), [], "a refused send is the caller's, not a dead letter");
+          gate.tell("add", { n: 15 }); // a tell has no caller to refuse: it is dead-lettered
+          deepEqual(overflowLetters(system.deadLetters()), [
+            ["overflow", "/flood", "add", { n: 15 }, undefined],
+          ]);
+          open();
+          equal(await held, "released");
+          deepEqual(await late, range(1, 9), "every accepted send, in order");
+          equal(Atomics.load(flag, HANDLED), 9);
+          equal(system.deadLetters().length, 1);
+        }),
+    );
+  }
+});
+
+test("send under drop_oldest resolves once queued and the evicted message is dead-lettered", async (t) => {
+  for (const placement of PLACEMENTS) {
+    await t.step(
+      placement,
+      () =>
+        flood(placement, "drop_oldest", async ({ system, gate, flag, held, open }) => {
+          await Promise.all(range(1, 10).map((n) => gate.send("add", { n }))); // room: queued
+          const evicted = gate.ask("log", {}); // full: pushes out add 1
+          await Promise.all(range(11, 19).map((n) => gate.send("add", { n }))); // out: 2…10
+          await gate.send("add", { n: 20 }); // pushes out the ask, which rejects
+          await rejects(evicted, mailboxFull("/flood", 10));
+          const late = gate.ask("log", {}); // pushes out add 11
+          deepEqual(overflowLetters(system.deadLetters()), [
+            ...range(1, 10).map((n) => ["overflow", "/flood", "add", { n }, undefined]),
+            ["overflow", "/flood", "log", {}, undefined],
+            ["overflow", "/flood", "add", { n: 11 }, undefined],
+          ]);
+          open();
+          equal(await held, "released");
+          deepEqual(await late, range(12, 20), "everything still queued, in order");
+          equal(Atomics.load(flag, HANDLED), 9);
+          equal(system.deadLetters().length, 12);
+        }),
+    );
+  }
+});
+
+test("ctx.self.send in a handler follows the overflow policy as send does", async (t) => {
+  for (const placement of PLACEMENTS) {
+    for (const overflow of ["drop_newest", "drop_oldest"] as const) {
+      await t.step(`${placement}, ${overflow}`, async () => {
+        await using system = await ActorSystem.start({ name: "self-flood" });
+        const buffer = new SharedArrayBuffer(GATE_BYTES);
+        const gate = await system.spawn(Gate, {
+          placement,
+          args: { gate: buffer },
+          prefetch: 1, // while selfSend runs, its adds stay in the mailbox
+          mailbox: { capacity: 10, overflow },
+          drainOnStop: true,
+        });
+        const outcomes = await gate.ask("selfSend", { from: 1, to: 15 });
+        await gate.stop(); // handles the 10 adds the mailbox accepted, then stops
+        equal(Atomics.load(new Int32Array(buffer), HANDLED), 10);
+        if (overflow === "drop_newest") {
+          deepEqual(outcomes, [
+            ...range(1, 10).map(() => "ok"),
+            ...range(11, 15).map(() => "MailboxFullError: Mailbox of /gate is full (capacity 10)"),
+          ]);
+          deepEqual(system.deadLetters(), [], "a refused send is the sender's, not a dead letter");
+        } else {
+          deepEqual(outcomes, range(1, 15).map(() => "ok"));
+          deepEqual(
+            overflowLetters(system.deadLetters()),
+            range(1, 5).map((n) => ["overflow", "/gate", "add", { n }, undefined]),
+          );
+        }
+      });
+    }
   }
 });
 
