@@ -224,7 +224,8 @@ export interface SupervisorRef {
    */
   spawn<P extends Protocol, A, S>(
     def: ActorDefinition<P, A, S>,
-    options?: SpawnOptions<A>,
+    ...options: undefined extends A ? [options?: SpawnOptions<A>]
+      : [options: SpawnOptions<A> & { args: A }]
   ): Promise<ActorRef<P>>;
 }
 
@@ -386,7 +387,8 @@ export class ActorSystem implements AsyncDisposable {
    * @typeParam P The actor's protocol.
    * @typeParam A The arguments its `init` takes.
    * @param def The actor's definition.
-   * @param options Its name, arguments, placement, mailbox, delivery and restart settings.
+   * @param options Its name, arguments, placement, mailbox, delivery and restart settings; required,
+   *   with `args`, when the definition's `init` needs arguments (a compile error otherwise).
    * @returns A typed reference, once `init` has returned.
    * @throws {TypeError} When an option has the wrong type or the name is taken.
    * @throws {RangeError} When an option is out of range.
@@ -394,7 +396,8 @@ export class ActorSystem implements AsyncDisposable {
    */
   spawn<P extends Protocol, A, S>(
     def: ActorDefinition<P, A, S>,
-    options?: SpawnOptions<A>,
+    ...[options]: undefined extends A ? [options?: SpawnOptions<A>]
+      : [options: SpawnOptions<A> & { args: A }]
   ): Promise<ActorRef<P>> {
     return this.#spawnUnder(this.#root, def, options);
   }
@@ -436,7 +439,7 @@ export class ActorSystem implements AsyncDisposable {
     return {
       path,
       children: () => [...found.children],
-      spawn: (def, options) => this.#spawnUnder(found, def, options),
+      spawn: (def, ...[options]) => this.#spawnUnder(found, def, options),
     };
   }
 
