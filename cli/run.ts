@@ -1,6 +1,6 @@
 // `troupe run APP.ts`: starts the supervision tree an app module exports and reports its lifecycle.
 
-import type { Command } from "@commander-js/extra-typings";
+import type { Command } from "npm:@commander-js/extra-typings@15.1.0";
 import { basename, extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ActorSystem } from "../supervisors/system.ts";

@@ -25,7 +25,7 @@
  */
 
 import { describe } from "../_util.ts";
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 import { SharedQueue } from "./shared_queue.ts";
 import type { Schema } from "./schema.ts";
 

@@ -48,7 +48,7 @@
  */
 
 import { describe } from "../_util.ts";
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 import { InvalidMessageError, MailboxClosedError, TimeoutError } from "../errors.ts";
 import type { Schema, SchemaIssue } from "./schema.ts";
 

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 import { ask, defineActor } from "../actors/define.ts";
 import { serializeError } from "../mailbox/wire.ts";
 import { reduceRange } from "./kernels.ts";

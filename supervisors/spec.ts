@@ -6,7 +6,7 @@
  * @module
  */
 
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 import type { ActorDefinition, Protocol } from "../actors/define.ts";
 import { isActorDefinition } from "../actors/define.ts";
 import { actorOptionsSchema, parseOptions } from "./_options.ts";
