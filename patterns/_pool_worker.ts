@@ -11,6 +11,7 @@
  */
 
 import { z } from "npm:zod@4.6.7";
+import { whileLoading } from "../actors/_loading.ts";
 import { ask, defineActor } from "../actors/define.ts";
 import { serializeError } from "../mailbox/wire.ts";
 import { reduceRange } from "./kernels.ts";
@@ -193,7 +194,10 @@ export const PoolWorker = defineActor({
     ),
   },
   init: async (args: { moduleUrl: string; cancels: Int32Array<SharedArrayBuffer> }) => {
-    const module = await import(args.moduleUrl) as Record<string, unknown>;
+    const module: Record<string, unknown> = await whileLoading(
+      args.moduleUrl,
+      () => import(args.moduleUrl),
+    );
     return { module, cancels: args.cancels } satisfies WorkerState;
   },
   handlers: {

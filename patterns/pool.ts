@@ -19,6 +19,7 @@
 import { ActorCrashedError, ActorStoppedError, TimeoutError } from "../errors.ts";
 import { Deque } from "../_util.ts";
 import { deserializeError } from "../mailbox/wire.ts";
+import { refuseWhileLoading } from "../actors/_loading.ts";
 import type { ActorRef } from "../actors/ref.ts";
 import { supervisor } from "../supervisors/spec.ts";
 import { ActorSystem } from "../supervisors/system.ts";
@@ -249,6 +250,7 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
     module: string | URL,
     options: PoolOptions = {},
   ): Promise<Pool<M>> {
+    refuseWhileLoading("a pool");
     const where = "Cannot start pool";
     const url = module instanceof URL ? module.href : module;
     if (typeof url !== "string" || !URL.canParse(url)) {

@@ -19,6 +19,7 @@ import { HungError } from "../errors.ts";
 import { Deque } from "../_util.ts";
 import type { OverflowPolicy } from "../mailbox/mailbox.ts";
 import { Deadlines } from "../_util.ts";
+import { refuseWhileLoading } from "../actors/_loading.ts";
 import { type ParsedActorOptions, resolveActorOptions } from "./_options.ts";
 import { EventStream, type SystemEvents } from "./events.ts";
 import { observe, type ObserveOptions, type Observer, type SystemSnapshot } from "./observe.ts";
@@ -307,6 +308,7 @@ export class ActorSystem implements AsyncDisposable {
    * @throws {SpawnError} When a child of the tree failed to start (the others are stopped).
    */
   static async start(options: SystemOptions): Promise<ActorSystem> {
+    refuseWhileLoading("an actor system");
     if (typeof options?.name !== "string" || options.name === "") {
       throw new TypeError("Cannot start actor system: name must be a non-empty string");
     }
