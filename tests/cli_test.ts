@@ -301,7 +301,7 @@ Deno.test("new imports the published package by default, never a path of this ma
   }
 });
 
-Deno.test("the cli module installs as the troupe command; examples and bench need a checkout", async () => {
+Deno.test("the cli module installs as the troupe command, which runs apps; examples and bench need a checkout", async () => {
   const { default: meta } = await import("../deno.json", { with: { type: "json" } });
   const tmp = await Deno.makeTempDir({ prefix: "troupe_install_" });
   // The installed script runs `deno`: the one running these tests.
@@ -333,6 +333,28 @@ Deno.test("the cli module installs as the troupe command; examples and bench nee
     match(help.stdout, /^Usage: troupe \[options\] \[command\]/);
     const version = await run(`${tmp}/checkout`, ["--version"]);
     deepEqual(version, { code: 0, stdout: `${meta.version}\n`, stderr: "" });
+
+    // It runs an app that resolves Troupe through its own deno.json, as `troupe new` writes it.
+    const made = await run(`${tmp}/checkout`, ["new", `${tmp}/app`, "--troupe", root]);
+    equal(made.code, 0, made.stderr);
+    const app = spawnLines(`${tmp}/checkout/bin/troupe`, {
+      args: ["run", "app.ts", "--json"],
+      cwd: `${tmp}/app`,
+      stdin: "null",
+      stderr: "piped",
+      env: { NO_COLOR: "1", ...env },
+    });
+    const stderr = new Response(app.process.stderr).text();
+    try {
+      await app.waitFor((line) => line.includes('"type":"started","path":"/tally"'));
+      app.process.kill("SIGTERM");
+      equal((await app.process.status).code, 0, await stderr);
+      await app.ended;
+      ok(app.lines.some((line) => line.includes('"type":"closed"')), app.lines.join("\n"));
+    } finally {
+      await app.stop();
+      await stderr;
+    }
 
     // From the files the package publishes: no examples or benchmarks beside the command.
     const published = `${tmp}/package`;
