@@ -10,7 +10,7 @@ import {
   wait,
 } from "../mod.ts";
 import type * as Tasks from "./fixtures/tasks.ts";
-import { test } from "./_helpers.ts";
+import { test, waitForFlag } from "./_helpers.ts";
 
 const TASKS = new URL("./fixtures/tasks.ts", import.meta.url);
 
@@ -86,8 +86,9 @@ test("cancelling a queued task removes it", async () => {
 
 test("cancelling a running task aborts its signal inside the worker", async () => {
   await using pool = await start({ size: 1 });
-  const task = pool.submit("cancellable", 30_000);
-  await new Promise((resolve) => setTimeout(resolve, 50)); // let it start in the worker
+  const started = new Int32Array(new SharedArrayBuffer(4));
+  const task = pool.submit("cancellable", 30_000, started);
+  await waitForFlag(started); // running in the worker, not merely queued there
   equal(task.status, "running");
   const before = performance.now();
   assert(task.cancel());
@@ -99,9 +100,10 @@ test("cancelling a running task aborts its signal inside the worker", async () =
 
 test("a running task that ignores its cancellation gets its worker replaced; only it fails", async () => {
   await using pool = await start({ size: 1, cancelGraceMs: 100 });
-  const stubborn = pool.submit("stubborn", 30_000);
+  const started = new Int32Array(new SharedArrayBuffer(4));
+  const stubborn = pool.submit("stubborn", 30_000, started);
   const queuedBehind = pool.submit("square", 5);
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await waitForFlag(started); // running: a task cancelled before it starts is merely skipped
   stubborn.cancel();
   await rejects(stubborn.result(), CancelledError);
   equal(await queuedBehind, 25, "the task held by the same worker runs again");
