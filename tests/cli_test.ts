@@ -12,7 +12,8 @@ const hasObserve = typeof (ActorSystem.prototype as { observe?: unknown }).obser
 /** Runs `troupe …` to the end; stdout and stderr as text. */
 async function troupe(args: string[], cwd = root) {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-check", main, ...args],
+    // --quiet: Deno's own notices (a first run's "Download …") are not the command's output.
+    args: ["run", "--quiet", "-A", "--no-check", main, ...args],
     cwd,
     stdin: "null",
     stdout: "piped",
@@ -30,7 +31,8 @@ async function troupe(args: string[], cwd = root) {
 /** Starts `troupe …` in the background; its stdout lines are collected as they come. */
 function spawnTroupe(args: string[]) {
   const spawned = spawnLines(Deno.execPath(), {
-    args: ["run", "-A", "--no-check", main, ...args],
+    // --quiet: Deno's own notices (a first run's "Download …") are not the command's output.
+    args: ["run", "--quiet", "-A", "--no-check", main, ...args],
     cwd: root,
     stdin: "null",
     stderr: "piped",
@@ -322,7 +324,8 @@ Deno.test("the cli module installs as the troupe command, which runs apps; examp
     }).output().then((output) => ({
       code: output.code,
       stdout: new TextDecoder().decode(output.stdout),
-      stderr: new TextDecoder().decode(output.stderr),
+      // The installed script runs `deno run` without --quiet: Deno's own notices are not ours.
+      stderr: new TextDecoder().decode(output.stderr).replace(/^(Download|Initialize) .*\n/gm, ""),
     }));
   try {
     // As the README says, from this checkout.
