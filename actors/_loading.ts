@@ -17,24 +17,28 @@
  * @module
  */
 
-const KEY = Symbol.for("@troupe/troupe.loadingModule");
+const KEY = Symbol.for("@troupe/troupe.loadingModules");
 
-type Scope = { [KEY]?: string };
+type Scope = { [KEY]?: string[] };
+
+/** The modules being imported, oldest first (a shared worker may import several at once). */
+function loading(): string[] {
+  return (globalThis as Scope)[KEY] ??= [];
+}
 
 /** The actor or task module this thread is importing for its actors, if any. */
 export function loadingModule(): string | undefined {
-  return (globalThis as Scope)[KEY];
+  return (globalThis as Scope)[KEY]?.at(-1);
 }
 
 /** Marks this thread as importing `url` for its actors while `load` runs. */
 export async function whileLoading<T>(url: string, load: () => Promise<T>): Promise<T> {
-  const scope = globalThis as Scope;
-  const outer = scope[KEY];
-  scope[KEY] = url;
+  const modules = loading();
+  modules.push(url);
   try {
     return await load();
   } finally {
-    scope[KEY] = outer;
+    modules.splice(modules.lastIndexOf(url), 1);
   }
 }
 
@@ -43,16 +47,16 @@ export async function whileLoading<T>(url: string, load: () => Promise<T>): Prom
  * loading `url` (static imports evaluate in order, so it runs before the actor's module).
  */
 export function markLoadingSource(url: string): string {
-  const mark = `globalThis[Symbol.for(${JSON.stringify(KEY.description)})] = ${
+  const mark = `(globalThis[Symbol.for(${JSON.stringify(KEY.description)})] ??= []).push(${
     JSON.stringify(url)
-  };\n`;
+  });\n`;
   return `import ${JSON.stringify(`data:application/javascript,${encodeURIComponent(mark)}`)};\n`;
 }
 
-/** The statement of a generated entry module that clears the mark once its imports are loaded. */
-export const CLEAR_LOADING_SOURCE = `delete globalThis[Symbol.for(${
+/** The statement of a generated entry module that clears its mark once its imports are loaded. */
+export const CLEAR_LOADING_SOURCE = `globalThis[Symbol.for(${
   JSON.stringify(KEY.description)
-})];\n`;
+})].pop();\n`;
 
 /**
  * Throws when this thread is importing an actor or task module: what `what` would start there

@@ -54,8 +54,22 @@ test("a system or a pool started while a module is imported for its actors is re
     });
   });
   equal(loadingModule(), undefined);
-  // Nested loads restore the outer mark; a failed load clears it too.
+  // A failed load clears its mark too.
   await rejects(whileLoading(url, () => Promise.reject(new Error("no such module"))));
+  equal(loadingModule(), undefined);
+});
+
+test("overlapping imports keep the thread marked until the last one has loaded", async () => {
+  const first = Promise.withResolvers<void>();
+  const second = Promise.withResolvers<void>();
+  const a = whileLoading("file:///a.ts", () => first.promise);
+  const b = whileLoading("file:///b.ts", () => second.promise);
+  equal(loadingModule(), "file:///b.ts");
+  first.resolve(); // the first to start finishes first
+  await a;
+  equal(loadingModule(), "file:///b.ts");
+  second.resolve();
+  await b;
   equal(loadingModule(), undefined);
 });
 
