@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { z } from "zod";
+import type { z } from "npm:zod@4.6.7";
 
 const MIN_CAPACITY = 16;
 
@@ -109,43 +109,97 @@ export interface Deadline {
   fire: (() => void) | undefined;
 }
 
+/** A deadline as `Deadlines` holds it: a node of its delay's list. */
+interface Entry extends Deadline {
+  prev: Entry | undefined;
+  next: Entry | undefined;
+  list: List | undefined;
+}
+
+/** The deadlines of one delay, oldest first: they expire in the order they were added. */
+interface List {
+  readonly ms: number;
+  head: Entry | undefined;
+  tail: Entry | undefined;
+}
+
 /**
  * Many timeouts on one timer. A `setTimeout`/`clearTimeout` pair costs microseconds in Deno, as much
  * as an ask round trip to a worker, so asks share this queue instead: deadlines with the same delay
- * expire in the order they were added, one FIFO per delay, and one timer is armed for the earliest.
- * Cancelling is O(1) (the entry is skipped when its time comes). The timer is unref'd: it never
- * keeps the process alive on its own.
+ * expire in the order they were added, one list per delay, and one timer is armed for the earliest.
+ * Cancelling unlinks the entry at once (O(1)), so a settled ask leaves nothing behind until its
+ * original expiry. The timer is unref'd: it never keeps the process alive on its own.
  */
 export class Deadlines {
-  readonly #queues = new Map<number, Deque<Deadline>>();
+  readonly #lists = new Map<number, List>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #armedAt = Infinity;
-  #live = 0;
+  #size = 0;
+
+  /** How many deadlines are held: added, and neither fired nor cancelled yet. */
+  get size(): number {
+    return this.#size;
+  }
 
   /** Calls `fire` after `ms` milliseconds unless cancelled first. */
   add(ms: number, fire: () => void): Deadline {
-    const deadline: Deadline = { at: performance.now() + ms, fire };
-    let queue = this.#queues.get(ms);
-    if (queue === undefined) this.#queues.set(ms, queue = new Deque());
-    queue.push(deadline);
-    this.#live++;
-    if (deadline.at < this.#armedAt) this.#arm(deadline.at);
-    return deadline;
+    let list = this.#lists.get(ms);
+    if (list === undefined) this.#lists.set(ms, list = { ms, head: undefined, tail: undefined });
+    const entry: Entry = {
+      at: performance.now() + ms,
+      fire,
+      prev: list.tail,
+      next: undefined,
+      list,
+    };
+    if (list.tail === undefined) list.head = entry;
+    else list.tail.next = entry;
+    list.tail = entry;
+    this.#size++;
+    if (entry.at < this.#armedAt) this.#arm(entry.at);
+    return entry;
   }
 
-  /** Cancels a deadline; cancelling twice or after it fired does nothing. */
+  /** Cancels a deadline and frees it; cancelling twice or after it fired does nothing. */
   cancel(deadline: Deadline): void {
-    if (deadline.fire === undefined) return;
-    deadline.fire = undefined;
-    this.#live--;
+    const entry = deadline as Entry;
+    if (entry.list === undefined) return;
+    this.#unlink(entry);
+    if (this.#size === 0) this.#disarm();
   }
 
   /** Cancels every deadline and the timer. */
   clear(): void {
-    for (const queue of this.#queues.values()) for (const d of queue) d.fire = undefined;
-    this.#queues.clear();
-    this.#live = 0;
+    for (const list of this.#lists.values()) {
+      for (let entry = list.head; entry !== undefined;) {
+        const next = entry.next;
+        entry.fire =
+          entry.prev =
+          entry.next =
+          entry.list =
+            undefined;
+        entry = next;
+      }
+      list.head = list.tail = undefined;
+    }
+    this.#lists.clear();
+    this.#size = 0;
     this.#disarm();
+  }
+
+  #unlink(entry: Entry): void {
+    const list = entry.list!;
+    if (entry.prev === undefined) list.head = entry.next;
+    else entry.prev.next = entry.next;
+    if (entry.next === undefined) list.tail = entry.prev;
+    else entry.next.prev = entry.prev;
+    entry.fire =
+      entry.prev =
+      entry.next =
+      entry.list =
+        undefined;
+    if (list.head === undefined) this.#lists.delete(list.ms);
+    this.#size--;
   }
 
   #arm(at: number): void {
@@ -169,24 +223,18 @@ export class Deadlines {
     this.#timer = undefined;
     this.#armedAt = Infinity;
     const now = performance.now();
-    let next = Infinity;
-    for (const [ms, queue] of this.#queues) {
-      let front = queue.peek();
-      while (front !== undefined && (front.fire === undefined || front.at <= now)) {
-        queue.shift();
-        const fire = front.fire;
-        if (fire !== undefined) {
-          front.fire = undefined;
-          this.#live--;
-          fire();
-        }
-        front = queue.peek();
+    for (const list of [...this.#lists.values()]) {
+      while (list.head !== undefined && list.head.at <= now) {
+        const entry = list.head;
+        const fire = entry.fire!;
+        this.#unlink(entry);
+        fire();
       }
-      if (front === undefined) this.#queues.delete(ms);
-      else if (front.at < next) next = front.at;
     }
-    if (this.#live > 0 && next < Infinity) this.#arm(next);
-    else if (this.#live === 0) this.#queues.clear();
+    // A callback may have added or cancelled deadlines: arm for whatever is earliest now.
+    let next = Infinity;
+    for (const list of this.#lists.values()) if (list.head!.at < next) next = list.head!.at;
+    if (next < Infinity && next < this.#armedAt) this.#arm(next);
   };
 }
 

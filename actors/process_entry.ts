@@ -20,6 +20,7 @@ import process from "node:process";
 import type { ToGuest, ToHost } from "../mailbox/wire.ts";
 import { REPLY_INVALID, serializeError } from "../mailbox/wire.ts";
 import { encodeFrames, FrameReader } from "../mailbox/pipe.ts";
+import { CLEAR_LOADING_SOURCE, markLoadingSource, whileLoading } from "./_loading.ts";
 import { Guest, reportUncaught } from "./guest.ts";
 import { findDefinition } from "./worker_entry.ts";
 import { SLOT_BYTES } from "./_slot.ts";
@@ -31,8 +32,10 @@ import { SLOT_BYTES } from "./_slot.ts";
  */
 export function processEntryUrl(moduleUrl: string): string {
   const entry = JSON.stringify(new URL("./process_entry.ts", import.meta.url).href);
-  const source = `import * as m from ${JSON.stringify(moduleUrl)};\n` +
+  const source = markLoadingSource(moduleUrl) +
+    `import * as m from ${JSON.stringify(moduleUrl)};\n` +
     `import { serveProcess } from ${entry};\n` +
+    CLEAR_LOADING_SOURCE +
     `serveProcess({ ${JSON.stringify(moduleUrl)}: m });\n`;
   return `data:application/javascript,${encodeURIComponent(source)}`;
 }
@@ -56,7 +59,7 @@ export function serveProcess(modules: Record<string, Record<string, unknown>> = 
   const guest = new Guest({
     post: (frames) => writeWire(encodeForHost(frames)),
     load: async (url, name) => {
-      const module = modules[url] ?? await import(url);
+      const module = modules[url] ?? await whileLoading(url, () => import(url));
       return findDefinition(module, url, name);
     },
   });

@@ -9,6 +9,7 @@
  */
 
 import type { ToGuest } from "../mailbox/wire.ts";
+import { CLEAR_LOADING_SOURCE, markLoadingSource, whileLoading } from "./_loading.ts";
 import { isActorDefinition } from "./define.ts";
 import type { ActorDefinition } from "./define.ts";
 import { Guest, reportUncaught } from "./guest.ts";
@@ -42,7 +43,7 @@ export function serveWorker(modules: Record<string, Record<string, unknown>> = {
   const guest = new Guest({
     post: (frames, transfer) => scope.postMessage(frames, transfer),
     load: async (url, name) => {
-      const module = modules[url] ?? await import(url);
+      const module = modules[url] ?? await whileLoading(url, () => import(url));
       return findDefinition(module, url, name);
     },
   });
@@ -80,8 +81,10 @@ export function workerEntryUrl(moduleUrl?: string): string {
   const entry = JSON.stringify(new URL("./worker_entry.ts", import.meta.url).href);
   const source = moduleUrl === undefined
     ? `import { serveWorker } from ${entry};\nserveWorker();\n`
-    : `import * as m from ${JSON.stringify(moduleUrl)};\n` +
+    : markLoadingSource(moduleUrl) +
+      `import * as m from ${JSON.stringify(moduleUrl)};\n` +
       `import { serveWorker } from ${entry};\n` +
+      CLEAR_LOADING_SOURCE +
       `serveWorker({ ${JSON.stringify(moduleUrl)}: m });\n`;
   return `data:application/javascript,${encodeURIComponent(source)}`;
 }

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from "@commander-js/extra-typings";
+import { InvalidArgumentError } from "npm:@commander-js/extra-typings@15.1.0";
 
 // Shared helpers of the `troupe` command: colours that vanish off a terminal, one-line errors,
 // JSON-safe errors, and the locations of the repository's folders.
@@ -85,6 +85,19 @@ export function repoFolder(name: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The usage error (exit 2) of a command that needs a checkout of the repository (`examples`,
+ * `bench`) when run from an installed package that has none beside it.
+ */
+export function needsCheckout(command: string, folder: string): CliError {
+  return new CliError(
+    `Cannot run "troupe ${command}": it needs a checkout of the Troupe repository, and there is ` +
+      `no ${folder}/ folder beside this command (${new URL("..", import.meta.url).href}); ` +
+      `clone the repository and run "deno task troupe ${command}" in it`,
+    2,
+  );
 }
 
 /** Resolves after `ms` milliseconds, or at once when `signal` aborts. */

@@ -1,11 +1,12 @@
 // `troupe bench [SUITE]`: runs the benchmark scripts with `--json`, shows progress, prints ratios.
 
-import type { Command } from "@commander-js/extra-typings";
+import type { Command } from "npm:@commander-js/extra-typings@15.1.0";
 import {
   CliError,
   type Context,
   errorJson,
   isTty,
+  needsCheckout,
   palette,
   repoFolder,
   reportError,
@@ -49,12 +50,7 @@ async function bench(suite: string | undefined, json: boolean): Promise<number> 
     throw new CliError(`Unknown suite "${suite}": expected one of ${SUITES.join(", ")}`, 2);
   }
   const dir = repoFolder("bench");
-  if (dir === undefined) {
-    throw new CliError(
-      "Cannot find the benchmarks next to this command: they ship with the repository, not with the JSR package",
-      1,
-    );
-  }
+  if (dir === undefined) throw needsCheckout("bench", "bench");
   const suites = suite === undefined ? [...SUITES] : [suite as Suite];
   const results: Partial<Record<Suite, unknown>> = {};
   const failures: string[] = [];

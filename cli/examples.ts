@@ -1,10 +1,11 @@
 // `troupe examples [NAME]`: lists the examples with the seed each reproduces, or runs one.
 
-import type { Command } from "@commander-js/extra-typings";
+import type { Command } from "npm:@commander-js/extra-typings@15.1.0";
 import {
   CliError,
   type Context,
   isTty,
+  needsCheckout,
   palette,
   repoFolder,
   reportError,
@@ -41,17 +42,10 @@ export function registerExamples(program: Command, context: Context): void {
     });
 }
 
-/** The examples folder, or a one-line `CliError` when this copy of Troupe has none. */
+/** The examples folder, or a usage error when this copy of Troupe is not a checkout. */
 function folder(): string {
   const found = repoFolder("examples");
-  if (found === undefined) {
-    throw new CliError(
-      `Cannot find the examples next to this command (${
-        new URL("../examples/", import.meta.url).href
-      }): they ship with the repository, not with the JSR package; clone it to run them`,
-      1,
-    );
-  }
+  if (found === undefined) throw needsCheckout("examples", "examples");
   return found;
 }
 

@@ -21,7 +21,7 @@
  * @module
  */
 
-import { Command, CommanderError } from "@commander-js/extra-typings";
+import { Command, CommanderError } from "npm:@commander-js/extra-typings@15.1.0";
 import meta from "../deno.json" with { type: "json" };
 import type { Context } from "./_output.ts";
 import { registerBench } from "./bench.ts";
@@ -72,4 +72,10 @@ export async function main(args: string[]): Promise<number> {
     throw error;
   }
   return context.exitCode;
+}
+
+// Installed as the `troupe` command (`deno install -g -A -n troupe jsr:@troupe/troupe/cli`), this
+// module is the program itself.
+if (import.meta.main) {
+  main(Deno.args).then((code) => Deno.exit(code));
 }

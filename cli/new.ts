@@ -1,7 +1,8 @@
 // `troupe new DIR`: scaffolds a small supervised worker app that passes its own tests.
 
-import type { Command } from "@commander-js/extra-typings";
+import type { Command } from "npm:@commander-js/extra-typings@15.1.0";
 import { basename, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import meta from "../deno.json" with { type: "json" };
 import { CliError, type Context, isTty, palette, reportError, write } from "./_output.ts";
 
@@ -10,9 +11,14 @@ export function registerNew(program: Command, context: Context): void {
   program.command("new")
     .description("Scaffold a small supervised worker app (deno.json, app, tests, README)")
     .argument("<dir>", "where to create it; must not exist or be empty")
-    .action(async (dir) => {
+    .option(
+      "--troupe <from>",
+      `where the app imports Troupe from: a jsr: specifier, or the folder or file: URL of a ` +
+        `checkout (default: ${DEFAULT_TROUPE})`,
+    )
+    .action(async (dir, options) => {
       try {
-        context.exitCode = await scaffold(dir);
+        context.exitCode = await scaffold(dir, options.troupe ?? DEFAULT_TROUPE);
       } catch (error) {
         reportError(error);
         context.exitCode = error instanceof CliError ? error.code : 1;
@@ -20,26 +26,36 @@ export function registerNew(program: Command, context: Context): void {
     });
 }
 
+/** Where a new app imports Troupe from unless told otherwise: the published package. */
+export const DEFAULT_TROUPE = `jsr:@troupe/troupe@^${meta.version}`;
+
 /**
- * The `@troupe/troupe` specifier of a scaffolded app: the URL of the very `mod.ts` this command
- * runs from (this checkout's file, or the published package's URL), so app and command agree.
+ * The import map entries of a new app for Troupe and its command: `from` is a `jsr:` or `npm:`
+ * specifier of the package, or the folder (or `file:` URL) of a checkout, for working on Troupe.
  */
-export function troupeSpecifier(): string {
-  return new URL("../mod.ts", import.meta.url).href;
+export function troupeImports(from: string): Record<string, string> {
+  if (/^(jsr|npm):/.test(from)) {
+    return { "@troupe/troupe": from, "@troupe/troupe/cli": `${from}/cli` };
+  }
+  const root = /^file:/.test(from) ? new URL(from) : pathToFileURL(resolve(Deno.cwd(), from));
+  const folder = new URL(root.href.endsWith("/") ? root.href : `${root.href}/`);
+  return {
+    "@troupe/troupe": new URL("mod.ts", folder).href,
+    "@troupe/troupe/cli": new URL("cli/mod.ts", folder).href,
+  };
 }
 
 /** The files of a new app, by relative path. */
-export function appFiles(name: string): Record<string, string> {
+export function appFiles(name: string, from: string = DEFAULT_TROUPE): Record<string, string> {
   const config = {
-    imports: {
-      "@troupe/troupe": troupeSpecifier(),
-      zod: meta.imports.zod,
-    },
+    imports: { ...troupeImports(from), zod: meta.imports.zod },
     nodeModulesDir: "auto",
     unstable: ["worker-options"],
     tasks: {
       start: "deno run -A main.ts",
-      test: "deno test -A",
+      // Type-checks once, then runs the tests without checking each worker's entry again.
+      test: "deno check main.ts app_test.ts && deno test -A --no-check",
+      troupe: "deno run -A @troupe/troupe/cli",
     },
   };
   return {
@@ -51,7 +67,7 @@ export function appFiles(name: string): Record<string, string> {
   };
 }
 
-async function scaffold(dir: string): Promise<number> {
+async function scaffold(dir: string, from: string): Promise<number> {
   const path = resolve(Deno.cwd(), dir);
   try {
     const stat = await Deno.stat(path);
@@ -64,14 +80,15 @@ async function scaffold(dir: string): Promise<number> {
   }
   await Deno.mkdir(path, { recursive: true });
   const name = basename(path);
-  for (const [file, text] of Object.entries(appFiles(name))) {
+  for (const [file, text] of Object.entries(appFiles(name, from))) {
     await Deno.writeTextFile(join(path, file), text);
   }
   const c = palette(isTty());
   write(
     `${c.green("Created")} ${c.bold(name)} in ${path}\n\n` +
       `  cd ${dir}\n  deno task test     ${c.dim("# run its tests")}\n` +
-      `  deno task start    ${c.dim("# run it; Ctrl-C stops it cleanly")}\n`,
+      `  deno task start    ${c.dim("# run it; Ctrl-C stops it cleanly")}\n` +
+      `  deno task troupe run app.ts  ${c.dim("# run its tree with the troupe command")}\n`,
   );
   return 0;
 }
@@ -169,9 +186,12 @@ runs in its own Web Worker under a supervisor that restarts it when it crashes.
 - \`app_test.ts\`: tests of the actor
 
 \`\`\`sh
-deno task test      # run the tests
-deno task start     # run the app
-troupe run app.ts   # or let troupe run the tree and print its lifecycle events
+deno task test              # type-check, then run the tests
+deno task start             # run the app
+deno task troupe run app.ts # or let troupe run the tree and print its lifecycle events
 \`\`\`
+
+\`deno.json\` maps \`@troupe/troupe\` and \`@troupe/troupe/cli\` to the published package; point both
+at another copy of Troupe (a checkout's \`mod.ts\` and \`cli/mod.ts\`) to work against it.
 `;
 }

@@ -1,7 +1,7 @@
 // `troupe run APP.ts`: starts the supervision tree an app module exports and reports its lifecycle.
 
-import type { Command } from "@commander-js/extra-typings";
-import { basename, extname, resolve } from "node:path";
+import type { Command } from "npm:@commander-js/extra-typings@15.1.0";
+import { basename, dirname, extname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ActorSystem } from "../supervisors/system.ts";
 import { isSupervisorSpec, type SupervisorSpec } from "../supervisors/spec.ts";
@@ -99,6 +99,79 @@ export async function loadApp(file: string): Promise<SupervisorSpec> {
   return root;
 }
 
+/** Set on a `troupe run` started again under its app's deno.json, so it never relaunches twice. */
+const RELAUNCHED = "TROUPE_RUN_UNDER_CONFIG";
+
+/** The nearest deno.json or deno.jsonc from `dir` upwards, if any. */
+function findConfig(dir: string): string | undefined {
+  for (let at = dir;; at = dirname(at)) {
+    for (const name of ["deno.json", "deno.jsonc"]) {
+      try {
+        if (Deno.statSync(join(at, name)).isFile) return join(at, name);
+      } catch {
+        // Not here: look further up.
+      }
+    }
+    if (dirname(at) === at) return undefined;
+  }
+}
+
+/**
+ * An installed `troupe` runs with a configuration of its own, so an app's import map (its
+ * `@troupe/troupe` and `zod` entries) does not apply to it. When the app's deno.json maps
+ * specifiers this process cannot resolve, runs this command again under that deno.json, passing
+ * the terminal, the signals and the exit code through; otherwise returns `undefined`.
+ */
+async function relaunchUnderConfig(file: string): Promise<number | undefined> {
+  if (Deno.env.get(RELAUNCHED) !== undefined) return undefined;
+  const config = findConfig(dirname(resolve(Deno.cwd(), file)));
+  if (config === undefined) return undefined;
+  let imports: Record<string, unknown>;
+  try {
+    imports = JSON.parse(Deno.readTextFileSync(config)).imports ?? {};
+  } catch {
+    return undefined; // deno.jsonc with comments, or unreadable: import the app as it is
+  }
+  const resolves = (specifier: string) => {
+    try {
+      import.meta.resolve(specifier);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (Object.keys(imports).every(resolves)) return undefined;
+  // The terminal's Ctrl-C reaches the child itself; SIGTERM is passed on.
+  const ignore = () => {};
+  Deno.addSignalListener("SIGINT", ignore);
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--unstable-worker-options",
+        "--config",
+        config,
+        Deno.mainModule,
+        ...Deno.args,
+      ],
+      env: { [RELAUNCHED]: config },
+      stdin: "inherit",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).spawn();
+    const forward = () => child.kill("SIGTERM");
+    Deno.addSignalListener("SIGTERM", forward);
+    try {
+      return (await child.status).code;
+    } finally {
+      Deno.removeSignalListener("SIGTERM", forward);
+    }
+  } finally {
+    Deno.removeSignalListener("SIGINT", ignore);
+  }
+}
+
 /** Runs an app until it shuts down; returns the exit code. */
 export async function runApp(file: string, options: RunOptions): Promise<number> {
   const json = options.json === true || !Deno.stdout.isTerminal();
@@ -108,6 +181,8 @@ export async function runApp(file: string, options: RunOptions): Promise<number>
   ) {
     throw new CliError("Cannot observe: this version of Troupe has no system.observe()", 2);
   }
+  const relaunched = await relaunchUnderConfig(file);
+  if (relaunched !== undefined) return relaunched;
   const root = await loadApp(file);
   const name = basename(file, extname(file)) || "app";
   const print = printer(json, options.verbose === true);

@@ -1,6 +1,6 @@
 // `troupe top [URL]`: a live terminal view of a system served by `system.observe()`.
 
-import type { Command } from "@commander-js/extra-typings";
+import type { Command } from "npm:@commander-js/extra-typings@15.1.0";
 import {
   CliError,
   type Context,

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 import { parseOptions } from "../_util.ts";
 
 /** The error of an options value that is not an object. */

@@ -16,7 +16,7 @@
  */
 
 import { MailboxClosedError, MailboxFullError } from "../errors.ts";
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 import { Deque, describe, parseOptions } from "../_util.ts";
 import { fn, OBJECT, signal } from "./_options.ts";
 

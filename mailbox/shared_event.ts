@@ -26,7 +26,7 @@
 
 import { describe, longTimeout, parseOptions } from "../_util.ts";
 import { checkTimeoutMs, signal, timeoutMs } from "./_options.ts";
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 import { registerRevivable, revive } from "./codec.ts";
 // Registers the queue's reviver too, so that `reviveShared` revives queues as it always has.
 import "./shared_queue.ts";

@@ -51,7 +51,7 @@ import { describe, formatIssues, longTimeout, parseOptions } from "../_util.ts";
 import { checkTimeoutMs, integerFrom, OBJECT, waitOptionsSchema } from "./_options.ts";
 import { WordWatch } from "./_word_watch.ts";
 import { isJsonData, type JsonWalk } from "./_json.ts";
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 import { InvalidMessageError, MailboxClosedError, TimeoutError } from "../errors.ts";
 import type { Schema } from "./schema.ts";
 import { registerRevivable } from "./codec.ts";

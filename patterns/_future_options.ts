@@ -6,7 +6,7 @@
  * @module
  */
 
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 import type { FutureOptions } from "./future.ts";
 import { fn, OBJECT, signal, timeoutMs } from "../mailbox/_options.ts";
 

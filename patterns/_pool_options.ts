@@ -6,7 +6,7 @@
  * @module
  */
 
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 import { ActorSystem } from "../supervisors/system.ts";
 import { CANCEL_SLOTS } from "./_pool_worker.ts";
 import { fn, number, OBJECT, signal } from "../mailbox/_options.ts";

@@ -10,7 +10,8 @@
  * @module
  */
 
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
+import { whileLoading } from "../actors/_loading.ts";
 import { ask, defineActor } from "../actors/define.ts";
 import { serializeError } from "../mailbox/wire.ts";
 import { revive as reviveShared } from "../mailbox/codec.ts";
@@ -191,7 +192,10 @@ export const PoolWorker = defineActor({
     ),
   },
   init: async (args: { moduleUrl: string; cancels: Int32Array<SharedArrayBuffer> }) => {
-    const module = await import(args.moduleUrl) as Record<string, unknown>;
+    const module: Record<string, unknown> = await whileLoading(
+      args.moduleUrl,
+      () => import(args.moduleUrl),
+    );
     return { module, cancels: args.cancels } satisfies WorkerState;
   },
   handlers: {

@@ -20,6 +20,7 @@
  */
 
 import { Deque, parseOptions } from "../_util.ts";
+import { refuseWhileLoading } from "../actors/_loading.ts";
 import { supervisor } from "../supervisors/spec.ts";
 import { ActorSystem } from "../supervisors/system.ts";
 import { PoolWorker, type TaskOutcome } from "./_pool_worker.ts";
@@ -230,6 +231,7 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
     module: string | URL,
     options: PoolOptions = {},
   ): Promise<Pool<M>> {
+    refuseWhileLoading("a pool");
     const where = "Cannot start pool";
     const url = module instanceof URL ? module.href : module;
     if (typeof url !== "string" || !URL.canParse(url)) {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 import type { ActorOptions, Delivery, Placement } from "../actors/actor.ts";
 import type { OverflowPolicy } from "../mailbox/mailbox.ts";
 import { parseOptions as parseOptionsOf } from "../_util.ts";

@@ -8,6 +8,9 @@
  *   GET /events  server-sent events ◄──────┴── system.events, one `data:` line each
  * ```
  *
+ * Each `/events` client may leave at most 1,000 events unread; past that it gets one
+ * `event: overflow` and its stream ends (a browser's `EventSource` reconnects).
+ *
  * @module
  */
 
@@ -17,6 +20,12 @@ import type { Strategy } from "./spec.ts";
 
 /** How often an idle event stream sends a comment, so proxies and browsers keep it open. */
 const HEARTBEAT_MS = 15_000;
+
+/**
+ * How many events an `/events` client may leave unread. A client that falls this far behind gets an
+ * `overflow` event and is disconnected, so a client that never reads cannot grow the host's memory.
+ */
+const EVENT_BUFFER_LIMIT = 1_000;
 
 /** Options of `ActorSystem.observe`. */
 export interface ObserveOptions {
@@ -232,6 +241,13 @@ export function observe(system: ObservedSystem, options: ObserveOptions = {}): O
           }
         };
         const off = system.events.on((event) => {
+          if (done) return;
+          // The queue counts chunks the server has not written to the client yet.
+          if ((controller.desiredSize ?? 0) <= 0) {
+            send(`event: overflow\ndata: ${JSON.stringify(OVERFLOW)}\n\n`);
+            cleanup();
+            return;
+          }
           send(`data: ${JSON.stringify(serializeEvent(event))}\n\n`);
         });
         const heartbeat = setInterval(() => send(": heartbeat\n\n"), HEARTBEAT_MS);
@@ -255,7 +271,7 @@ export function observe(system: ObservedSystem, options: ObserveOptions = {}): O
       cancel() {
         cleanup();
       },
-    });
+    }, new CountQueuingStrategy({ highWaterMark: EVENT_BUFFER_LIMIT }));
     return new Response(body, {
       headers: {
         "content-type": "text/event-stream",
@@ -282,6 +298,13 @@ export function observe(system: ObservedSystem, options: ObserveOptions = {}): O
 }
 
 const ROUTES = { "/": "page", "/stats": "stats", "/events": "events" } as const;
+
+/** The data of the `overflow` event that ends the stream of a client that read too slowly. */
+const OVERFLOW = {
+  limit: EVENT_BUFFER_LIMIT,
+  message: `This client left ${EVENT_BUFFER_LIMIT} events unread and is disconnected; ` +
+    "reconnect to follow the events again",
+};
 
 const PAGE = `<!doctype html>
 <html lang="en">
@@ -471,6 +494,10 @@ source.onerror = () => {
   document.getElementById("live").textContent = "reconnecting";
 };
 source.onmessage = (message) => onEvent(JSON.parse(message.data));
+source.addEventListener("overflow", () => {
+  log({ type: "overflow", path: "/", time: Date.now() });
+  refresh();
+});
 
 refresh();
 setInterval(refresh, 1000);

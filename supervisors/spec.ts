@@ -6,7 +6,7 @@
  * @module
  */
 
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 import type { ActorDefinition, Protocol } from "../actors/define.ts";
 import { isActorDefinition } from "../actors/define.ts";
 import { depthError, withinDepth } from "../mailbox/codec.ts";
@@ -199,7 +199,8 @@ export function supervisor(options: SupervisorOptions = {}): SupervisorSpec {
  * @typeParam S Its state.
  * @param id Unique among its siblings; the child's path segment.
  * @param target An actor definition or a supervisor spec.
- * @param options The actor's settings, its restart type and its shutdown time.
+ * @param options The actor's settings, its restart type and its shutdown time; required, with `args`,
+ *   when the definition's `init` needs arguments (a compile error otherwise).
  * @returns The validated spec.
  * @throws {TypeError} When the id, the target or an option is of the wrong type, naming the child.
  * @throws {RangeError} When a number is out of range, naming the child and the field.
@@ -225,7 +226,8 @@ export function supervisor(options: SupervisorOptions = {}): SupervisorSpec {
 export function child<P extends Protocol, A, S>(
   id: string,
   target: ActorDefinition<P, A, S> | SupervisorSpec,
-  options: ChildOptions<A> = {},
+  ...[options = {}]: undefined extends A ? [options?: ChildOptions<A>]
+    : [options: ChildOptions<A> & { args: A }]
 ): ChildSpec {
   return makeChild(id, target, options, "Cannot declare child");
 }

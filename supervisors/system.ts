@@ -19,6 +19,7 @@ import { HungError } from "../errors.ts";
 import { Deque } from "../_util.ts";
 import type { OverflowPolicy } from "../mailbox/mailbox.ts";
 import { Deadlines } from "../_util.ts";
+import { refuseWhileLoading } from "../actors/_loading.ts";
 import { type ParsedActorOptions, resolveActorOptions } from "./_options.ts";
 import { EventStream, type SystemEvents } from "./events.ts";
 import { observe, type ObserveOptions, type Observer, type SystemSnapshot } from "./observe.ts";
@@ -255,7 +256,8 @@ export interface SupervisorRef {
    */
   spawn<P extends Protocol, A, S>(
     def: ActorDefinition<P, A, S>,
-    options?: SpawnOptions<A>,
+    ...options: undefined extends A ? [options?: SpawnOptions<A>]
+      : [options: SpawnOptions<A> & { args: A }]
   ): Promise<ActorRef<P>>;
 }
 
@@ -337,6 +339,7 @@ export class ActorSystem implements AsyncDisposable {
    * @throws {SpawnError} When a child of the tree failed to start (the others are stopped).
    */
   static async start(options: SystemOptions): Promise<ActorSystem> {
+    refuseWhileLoading("an actor system");
     if (typeof options?.name !== "string" || options.name === "") {
       throw new TypeError("Cannot start actor system: name must be a non-empty string");
     }
@@ -419,7 +422,8 @@ export class ActorSystem implements AsyncDisposable {
    * @typeParam P The actor's protocol.
    * @typeParam A The arguments its `init` takes.
    * @param def The actor's definition.
-   * @param options Its name, arguments, placement, mailbox, delivery and restart settings.
+   * @param options Its name, arguments, placement, mailbox, delivery and restart settings; required,
+   *   with `args`, when the definition's `init` needs arguments (a compile error otherwise).
    * @returns A typed reference, once `init` has returned.
    * @throws {TypeError} When an option has the wrong type or the name is taken.
    * @throws {RangeError} When an option is out of range.
@@ -427,7 +431,8 @@ export class ActorSystem implements AsyncDisposable {
    */
   spawn<P extends Protocol, A, S>(
     def: ActorDefinition<P, A, S>,
-    options?: SpawnOptions<A>,
+    ...[options]: undefined extends A ? [options?: SpawnOptions<A>]
+      : [options: SpawnOptions<A> & { args: A }]
   ): Promise<ActorRef<P>> {
     return this.#spawnUnder(this.#root, def, options);
   }
@@ -469,7 +474,7 @@ export class ActorSystem implements AsyncDisposable {
     return {
       path,
       children: () => [...found.children],
-      spawn: (def, options) => this.#spawnUnder(found, def, options),
+      spawn: (def, ...[options]) => this.#spawnUnder(found, def, options),
     };
   }
 

@@ -1,6 +1,7 @@
 // The `troupe` command, run for real as a subprocess.
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { ActorSystem } from "../mod.ts";
+import { dirname } from "node:path";
 import { spawnLines } from "./_helpers.ts";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -11,7 +12,8 @@ const hasObserve = typeof (ActorSystem.prototype as { observe?: unknown }).obser
 /** Runs `troupe …` to the end; stdout and stderr as text. */
 async function troupe(args: string[], cwd = root) {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-check", main, ...args],
+    // --quiet: Deno's own notices (a first run's "Download …") are not the command's output.
+    args: ["run", "--quiet", "-A", "--no-check", main, ...args],
     cwd,
     stdin: "null",
     stdout: "piped",
@@ -29,7 +31,8 @@ async function troupe(args: string[], cwd = root) {
 /** Starts `troupe …` in the background; its stdout lines are collected as they come. */
 function spawnTroupe(args: string[]) {
   const spawned = spawnLines(Deno.execPath(), {
-    args: ["run", "-A", "--no-check", main, ...args],
+    // --quiet: Deno's own notices (a first run's "Download …") are not the command's output.
+    args: ["run", "--quiet", "-A", "--no-check", main, ...args],
     cwd: root,
     stdin: "null",
     stderr: "piped",
@@ -229,32 +232,195 @@ Deno.test("top of an unreachable URL exits 1 with a one-line message", async () 
   match(stderr, /^error: Cannot reach http:\/\/127\.0\.0\.1:9: /);
 });
 
+/** Runs `deno ARGS…` in `cwd` to the end; its exit code and its stdout and stderr together. */
+async function deno(args: string[], cwd: string, env: Record<string, string> = {}) {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", ...env },
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    report: decoder.decode(output.stdout) + decoder.decode(output.stderr),
+  };
+}
+
 Deno.test("new scaffolds an app whose own tests pass, and refuses a non-empty dir", async () => {
   const parent = await Deno.makeTempDir({ prefix: "troupe_new_" });
   try {
     const dir = `${parent}/my-app`;
-    const created = await troupe(["new", dir]);
+    // For this test the app imports the checkout; by default it imports the published package.
+    const created = await troupe(["new", dir, "--troupe", root]);
     equal(created.code, 0, created.stderr);
     const files = [...Deno.readDirSync(dir)].map((entry) => entry.name).sort();
     deepEqual(files, ["README.md", "app.ts", "app_test.ts", "deno.json", "main.ts"]);
     const config = JSON.parse(await Deno.readTextFile(`${dir}/deno.json`));
     equal(config.imports["@troupe/troupe"], new URL("../mod.ts", import.meta.url).href);
+    equal(config.imports["@troupe/troupe/cli"], new URL("../cli/mod.ts", import.meta.url).href);
     equal(config.nodeModulesDir, "auto");
-    const test = await new Deno.Command(Deno.execPath(), {
-      args: ["task", "test"],
-      cwd: dir,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).output();
-    const report = new TextDecoder().decode(test.stdout) + new TextDecoder().decode(test.stderr);
-    equal(test.code, 0, report);
-    match(report, /ok \| 2 passed \| 0 failed/);
+    deepEqual(config.unstable, ["worker-options"]);
+    const test = await deno(["task", "test"], dir);
+    equal(test.code, 0, test.report);
+    match(test.report, /ok \| 2 passed \| 0 failed/);
+    // Checked once up front, so the tests do not type-check each worker's entry again.
+    equal(test.report.includes("Check data:"), false, test.report);
+    const version = await deno(["task", "troupe", "--version"], dir);
+    equal(version.code, 0, version.report);
+    match(version.stdout, /^\d+\.\d+\.\d+\n$/);
     const again = await troupe(["new", dir]);
     equal(again.code, 2);
     equal(again.stderr, `error: Cannot create "${dir}": the directory exists and is not empty\n`);
   } finally {
     await Deno.remove(parent, { recursive: true });
   }
+});
+
+Deno.test("new imports the published package by default, never a path of this machine", async () => {
+  const { default: meta } = await import("../deno.json", { with: { type: "json" } });
+  const parent = await Deno.makeTempDir({ prefix: "troupe_new_" });
+  try {
+    const created = await troupe(["new", `${parent}/app`]);
+    equal(created.code, 0, created.stderr);
+    const config = JSON.parse(await Deno.readTextFile(`${parent}/app/deno.json`));
+    deepEqual(config.imports, {
+      "@troupe/troupe": `jsr:@troupe/troupe@^${meta.version}`,
+      "@troupe/troupe/cli": `jsr:@troupe/troupe@^${meta.version}/cli`,
+      zod: meta.imports.zod,
+    });
+    equal(config.tasks.troupe, "deno run -A @troupe/troupe/cli");
+    for (const entry of Deno.readDirSync(`${parent}/app`)) {
+      const text = await Deno.readTextFile(`${parent}/app/${entry.name}`);
+      equal(text.includes("file:"), false, `${entry.name} names a file: URL`);
+      equal(text.includes(root), false, `${entry.name} names this checkout`);
+    }
+  } finally {
+    await Deno.remove(parent, { recursive: true });
+  }
+});
+
+Deno.test("the cli module installs as the troupe command, which runs apps; examples and bench need a checkout", async () => {
+  const { default: meta } = await import("../deno.json", { with: { type: "json" } });
+  const tmp = await Deno.makeTempDir({ prefix: "troupe_install_" });
+  // The installed script runs `deno`: the one running these tests.
+  const env = { PATH: `${dirname(Deno.execPath())}:${Deno.env.get("PATH") ?? ""}` };
+  const install = (cwd: string, module: string, into: string) =>
+    deno(
+      ["install", "-g", "--root", into, "-A", "--unstable-worker-options", "-n", "troupe", module],
+      cwd,
+    );
+  const run = (into: string, args: string[]) =>
+    new Deno.Command(`${into}/bin/troupe`, {
+      args,
+      cwd: tmp,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1", ...env },
+    }).output().then((output) => ({
+      code: output.code,
+      stdout: new TextDecoder().decode(output.stdout),
+      // The installed script runs `deno run` without --quiet: Deno's own notices are not ours.
+      stderr: new TextDecoder().decode(output.stderr).replace(/^(Download|Initialize) .*\n/gm, ""),
+    }));
+  try {
+    // As the README says, from this checkout.
+    const installed = await install(root, "./cli/mod.ts", `${tmp}/checkout`);
+    equal(installed.code, 0, installed.report);
+    const help = await run(`${tmp}/checkout`, ["--help"]);
+    equal(help.code, 0, help.stderr);
+    match(help.stdout, /^Usage: troupe \[options\] \[command\]/);
+    const version = await run(`${tmp}/checkout`, ["--version"]);
+    deepEqual(version, { code: 0, stdout: `${meta.version}\n`, stderr: "" });
+
+    // It runs an app that resolves Troupe through its own deno.json, as `troupe new` writes it.
+    const made = await run(`${tmp}/checkout`, ["new", `${tmp}/app`, "--troupe", root]);
+    equal(made.code, 0, made.stderr);
+    const app = spawnLines(`${tmp}/checkout/bin/troupe`, {
+      args: ["run", "app.ts", "--json"],
+      cwd: `${tmp}/app`,
+      stdin: "null",
+      stderr: "piped",
+      env: { NO_COLOR: "1", ...env },
+    });
+    const stderr = new Response(app.process.stderr).text();
+    try {
+      await app.waitFor((line) => line.includes('"type":"started","path":"/tally"'));
+      app.process.kill("SIGTERM");
+      equal((await app.process.status).code, 0, await stderr);
+      await app.ended;
+      ok(app.lines.some((line) => line.includes('"type":"closed"')), app.lines.join("\n"));
+    } finally {
+      await app.stop();
+      await stderr;
+    }
+
+    // From the files the package publishes: no examples or benchmarks beside the command.
+    const published = `${tmp}/package`;
+    await copyPublished(published, meta.publish.exclude);
+    const packaged = await install(published, `${published}/cli/mod.ts`, `${tmp}/package-root`);
+    equal(packaged.code, 0, packaged.report);
+    deepEqual(await run(`${tmp}/package-root`, ["--version"]), {
+      code: 0,
+      stdout: `${meta.version}\n`,
+      stderr: "",
+    });
+    for (const command of ["examples", "bench"]) {
+      const refused = await run(`${tmp}/package-root`, [command]);
+      equal(refused.code, 2, refused.stderr);
+      equal(refused.stdout, "");
+      match(
+        refused.stderr,
+        new RegExp(
+          `^error: Cannot run "troupe ${command}": it needs a checkout of the Troupe repository, ` +
+            `and there is no ${command}/ folder beside this command \\(file://.*\\); clone the ` +
+            `repository and run "deno task troupe ${command}" in it\n$`,
+        ),
+      );
+    }
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+/** Copies the files of this checkout that `deno publish` ships (not its `exclude`d folders). */
+async function copyPublished(to: string, exclude: string[]): Promise<void> {
+  const skipped = new Set([...exclude.map((path) => path.replace(/\/$/, "")), "node_modules"]);
+  const copy = async (from: string, into: string) => {
+    await Deno.mkdir(into, { recursive: true });
+    for await (const entry of Deno.readDir(from)) {
+      if (entry.name.startsWith(".") || (from === root && skipped.has(entry.name))) continue;
+      if (entry.isDirectory) await copy(`${from}${entry.name}/`, `${into}/${entry.name}`);
+      else if (entry.isFile) await Deno.copyFile(`${from}${entry.name}`, `${into}/${entry.name}`);
+    }
+  };
+  await copy(root, to);
+}
+
+Deno.test("the library's npm specifiers pin the versions of deno.json's import map", async () => {
+  const { default: meta } = await import("../deno.json", { with: { type: "json" } });
+  const pins = new Map(
+    Object.values(meta.imports).map((spec) => [spec.replace(/@[^@]+$/, ""), spec]),
+  );
+  const found: string[] = [];
+  const walk = async (dir: string) => {
+    for await (const entry of Deno.readDir(`${root}${dir}`)) {
+      const path = `${dir}${entry.name}`;
+      if (entry.isDirectory && !/^(tests|bench|examples|node_modules|\.)/.test(path)) {
+        await walk(`${path}/`);
+      } else if (entry.isFile && path.endsWith(".ts")) {
+        const text = await Deno.readTextFile(`${root}${path}`);
+        for (const [, spec] of text.matchAll(/^(?:import|export)\b[^;]*? from "(npm:[^"]+)"/gm)) {
+          found.push(spec);
+          equal(pins.get(spec.replace(/@[^@]+$/, "")), spec, `${path} imports ${spec}`);
+        }
+      }
+    }
+  };
+  await walk("");
+  ok(found.includes(meta.imports.zod), "no module imports zod by its full specifier");
 });

@@ -17,7 +17,17 @@ const hasTmux = (() => {
 /** Starts `troupe run --observe 0` on the fixture app; resolves with its URL. */
 async function startObservedApp() {
   const process = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-check", main, "run", "--observe", "0", "tests/fixtures/cli_app.ts"],
+    args: [
+      "run",
+      "--quiet",
+      "-A",
+      "--no-check",
+      main,
+      "run",
+      "--observe",
+      "0",
+      "tests/fixtures/cli_app.ts",
+    ],
     cwd: root,
     stdin: "null",
     stdout: "piped",
@@ -75,7 +85,8 @@ Deno.test({
     const session = `troupe_top_${Deno.pid}_${Date.now()}`;
     const done = await Deno.makeTempFile({ prefix: "troupe_top_" });
     try {
-      const command = `'${Deno.execPath()}' run -A --no-check '${main}' top '${app.url}'; ` +
+      const command =
+        `'${Deno.execPath()}' run --quiet -A --no-check '${main}' top '${app.url}'; ` +
         `echo "exit $?" > '${done}'; sleep 30`;
       ok(tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", command).ok);
       const screen = await until("the view", () => {
@@ -109,7 +120,7 @@ Deno.test({
     const app = await startObservedApp();
     try {
       const output = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", "--no-check", main, "top", app.url],
+        args: ["run", "--quiet", "-A", "--no-check", main, "top", app.url],
         cwd: root,
         stdin: "null",
         stdout: "piped",
@@ -136,6 +147,7 @@ Deno.test({
       const output = await new Deno.Command(Deno.execPath(), {
         args: [
           "run",
+          "--quiet",
           "-A",
           "--no-check",
           main,

@@ -54,3 +54,56 @@ Deno.test("one timer serves many deadlines of the same delay", async () => {
     equal(fired, 1_000);
   });
 });
+
+Deno.test("a cancelled deadline is freed at once, not kept until its original expiry", async () => {
+  await withClock((clock) => {
+    const deadlines = new Deadlines();
+    const held = Array.from({ length: 5_000 }, () => deadlines.add(60_000, () => {}));
+    equal(deadlines.size, 5_000);
+    // Answered out of order, as asks to several actors are.
+    for (let i = 0; i < held.length; i += 2) deadlines.cancel(held[i]);
+    equal(deadlines.size, 2_500);
+    for (let i = held.length - 1; i > 0; i -= 2) deadlines.cancel(held[i]);
+    equal(deadlines.size, 0);
+    // The freed entry lets go of what its callback captured.
+    equal(held[0].fire, undefined);
+    equal(clock.countTimers(), 0);
+  });
+});
+
+Deno.test("deadlines added and cancelled by a firing callback are honoured", async () => {
+  await withClock((clock) => {
+    const deadlines = new Deadlines();
+    const fired: string[] = [];
+    deadlines.add(10, () => {
+      fired.push("a");
+      deadlines.cancel(later);
+      deadlines.add(5, () => fired.push("c"));
+    });
+    const later = deadlines.add(10, () => fired.push("b"));
+    clock.tick(10);
+    deepEqual(fired, ["a"]);
+    equal(deadlines.size, 1);
+    clock.tick(5);
+    deepEqual(fired, ["a", "c"]);
+    equal(deadlines.size, 0);
+    equal(clock.countTimers(), 0);
+  });
+});
+
+Deno.test("clearing from a firing callback stops the rest", async () => {
+  await withClock((clock) => {
+    const deadlines = new Deadlines();
+    const fired: number[] = [];
+    deadlines.add(10, () => {
+      fired.push(1);
+      deadlines.clear();
+    });
+    deadlines.add(10, () => fired.push(2));
+    deadlines.add(20, () => fired.push(3));
+    clock.tick(100);
+    deepEqual(fired, [1]);
+    equal(deadlines.size, 0);
+    equal(clock.countTimers(), 0);
+  });
+});

@@ -1,5 +1,7 @@
 import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import { ActorSystem, child, type ObservedEvent, supervisor, type SystemSnapshot } from "../mod.ts";
+import { EventStream, type SystemEvent } from "../supervisors/events.ts";
+import { observe, type ObservedSystem } from "../supervisors/observe.ts";
 import { Observed } from "./fixtures/observed.ts";
 import { nextEvent, test } from "./_helpers.ts";
 
@@ -270,3 +272,89 @@ test("close() stops the live view while the system keeps running", async () => {
   const response = await fetch(new URL("/stats", again.url));
   equal((await response.json()).name, "alone");
 });
+
+/** An event stream that counts its listeners: the `/events` clients a live view is serving. */
+class CountedEvents extends EventStream {
+  listeners = 0;
+  readonly #subscribed = Promise.withResolvers<void>();
+  /** Resolves once a first listener subscribed. */
+  readonly subscribed: Promise<void> = this.#subscribed.promise;
+
+  override on(listener: (event: SystemEvent) => void): () => void {
+    this.listeners++;
+    this.#subscribed.resolve();
+    const off = super.on(listener);
+    let subscribed = true;
+    return () => {
+      if (subscribed) this.listeners--;
+      subscribed = false;
+      off();
+    };
+  }
+}
+
+test("an /events client that never reads gets an overflow event and is disconnected", async () => {
+  const events = new CountedEvents();
+  const system: ObservedSystem = {
+    name: "slow",
+    events,
+    snapshot: () => {
+      throw new Error("Not needed by this test");
+    },
+  };
+  const observer = observe(system);
+  const client = await Deno.connect({ hostname: "127.0.0.1", port: observer.port });
+  try {
+    const request = `GET /events HTTP/1.1\r\nHost: 127.0.0.1:${observer.port}\r\n\r\n`;
+    await client.write(new TextEncoder().encode(request));
+    await events.subscribed;
+    // The client reads nothing. Events of ~1 KB fill the sockets' buffers, then the server's
+    // queue for this client, which must stop at 1,000 events and let go of the client.
+    const path = `/${"x".repeat(1_000)}`;
+    let sent = 0;
+    while (events.listeners > 0) {
+      ok(sent < 500_000, `the server still buffers for the client after ${sent} events`);
+      for (let i = 0; i < 100; i++) events.emit({ type: "stopped", path });
+      sent += 100;
+      // Lets the server write what the client's socket still accepts.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    // What the client finds when it reads at last: events, then the overflow, then the end.
+    const received = new TextDecoder().decode(await readAll(client));
+    const tail = received.slice(received.lastIndexOf("event: overflow"));
+    match(tail, /^event: overflow\ndata: \{"limit":1000,"message":"This client left 1000 events /);
+    ok(!tail.includes('data: {"type"'), "an event followed the overflow");
+    const delivered = received.split('data: {"type"').length - 1;
+    ok(delivered < sent, "every event was buffered");
+  } finally {
+    client.close();
+    await observer.close();
+  }
+});
+
+/** Reads a connection to its end, or until a chunked response has ended. */
+async function readAll(conn: Deno.Conn): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  const buffer = new Uint8Array(1 << 16);
+  const last = new TextEncoder().encode("\r\n0\r\n\r\n");
+  let length = 0;
+  while (true) {
+    const n = await conn.read(buffer);
+    if (n === null) break;
+    chunks.push(buffer.slice(0, n));
+    length += n;
+    const end = chunks.at(-1)!;
+    if (
+      end.length >= last.length && last.every((b, i) => end[end.length - last.length + i] === b)
+    ) {
+      break;
+    }
+  }
+  const all = new Uint8Array(length);
+  let at = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, at);
+    at += chunk.length;
+  }
+  return all;
+}

@@ -11,7 +11,7 @@ import {
 } from "../mod.ts";
 import { SharedEvent, SharedQueue } from "../mailbox/mod.ts";
 import type * as Tasks from "./fixtures/tasks.ts";
-import { test } from "./_helpers.ts";
+import { test, waitForFlag } from "./_helpers.ts";
 
 const TASKS = new URL("./fixtures/tasks.ts", import.meta.url);
 
@@ -36,10 +36,17 @@ test("submit returns a future: awaitable, with status and result", async () => {
 });
 
 test("mapUnordered yields in completion order", async () => {
-  await using pool = await start({ size: 3 });
+  // One task per worker; each finishes when the test opens its gate: 1 first, then 2, then 0.
+  await using pool = await start({ size: 3, maxInFlight: 1 });
+  const { job, open } = gates(3);
+  const next = new Map([[1, 2], [2, 0]]);
   const seen: number[] = [];
-  for await (const ms of pool.mapUnordered("sleepy", [240, 20, 120])) seen.push(ms);
-  deepEqual(seen, [20, 120, 240]);
+  open(1);
+  for await (const index of pool.mapUnordered("gate", [0, 1, 2].map(job), { chunkSize: 1 })) {
+    seen.push(index);
+    if (next.has(index)) open(next.get(index)!);
+  }
+  deepEqual(seen, [1, 2, 0]);
 });
 
 test("a task's error reaches the caller with its class, fields and cause", async () => {
@@ -87,8 +94,9 @@ test("cancelling a queued task removes it", async () => {
 
 test("cancelling a running task aborts its signal inside the worker", async () => {
   await using pool = await start({ size: 1 });
-  const task = pool.submit("cancellable", 30_000);
-  await new Promise((resolve) => setTimeout(resolve, 50)); // let it start in the worker
+  const started = new Int32Array(new SharedArrayBuffer(4));
+  const task = pool.submit("cancellable", 30_000, started);
+  await waitForFlag(started); // running in the worker, not merely queued there
   equal(task.status, "running");
   const before = performance.now();
   assert(task.cancel());
@@ -100,9 +108,10 @@ test("cancelling a running task aborts its signal inside the worker", async () =
 
 test("a running task that ignores its cancellation gets its worker replaced; only it fails", async () => {
   await using pool = await start({ size: 1, cancelGraceMs: 100 });
-  const stubborn = pool.submit("stubborn", 30_000);
+  const started = new Int32Array(new SharedArrayBuffer(4));
+  const stubborn = pool.submit("stubborn", 30_000, started);
   const queuedBehind = pool.submit("square", 5);
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await waitForFlag(started); // running: a task cancelled before it starts is merely skipped
   stubborn.cancel();
   await rejects(stubborn.result(), CancelledError);
   equal(await queuedBehind, 25, "the task held by the same worker runs again");
@@ -111,28 +120,54 @@ test("a running task that ignores its cancellation gets its worker replaced; onl
 });
 
 test("taskTimeoutMs counts from when a task starts, not from when it was queued", async () => {
-  await using pool = await start({ size: 1, taskTimeoutMs: 300, cancelGraceMs: 100 });
-  // Three 150 ms tasks on one worker finish 450 ms after submission, each within its own 300 ms.
-  deepEqual(await Promise.all([1, 2, 3].map(() => pool.submit("sleepy", 150))), [150, 150, 150]);
-  await rejects(pool.submit("stubborn", 5_000).result(), (error: unknown) => {
+  await using pool = await start({ size: 1, taskTimeoutMs: 1_000, cancelGraceMs: 100 });
+  // Three 400 ms tasks on one worker finish 1,200 ms after submission, each within its own
+  // 1,000 ms (a margin that a loaded machine does not eat).
+  deepEqual(await Promise.all([1, 2, 3].map(() => pool.submit("sleepy", 400))), [400, 400, 400]);
+  await rejects(pool.submit("stubborn", 10_000).result(), (error: unknown) => {
     assert(error instanceof TimeoutError);
-    equal(error.timeoutMs, 300);
+    equal(error.timeoutMs, 1_000);
     return true;
   });
   equal(await pool.submit("square", 6), 36);
 });
 
+/** Gates that tasks of `gate` wait on: the test opens them in the order it wants them done. */
+function gates(count: number) {
+  const slots = new Int32Array(new SharedArrayBuffer(4 * count));
+  return {
+    job: (index: number) => ({ gates: slots, index }),
+    open(index: number) {
+      Atomics.store(slots, index, 1);
+      Atomics.notify(slots, index);
+    },
+  };
+}
+
 test("asCompleted and wait work on pool futures (seed 003 and 000)", async () => {
-  await using pool = await start({ size: 3 });
-  const futures = [180, 20, 100].map((ms) => pool.submit("sleepy", ms));
+  await using pool = await start({ size: 3, maxInFlight: 1 });
+  const first = gates(3);
+  const futures = [0, 1, 2].map((index) => pool.submit("gate", first.job(index)));
+  const next = new Map([[1, 2], [2, 0]]);
   const order: number[] = [];
-  for await (const done of asCompleted(futures)) order.push(await done);
-  deepEqual(order, [20, 100, 180]);
-  const slow = [20, 40, 400].map((ms) => pool.submit("sleepy", ms));
-  const { done, pending } = await wait(slow, { timeoutMs: 250 });
+  first.open(1);
+  for await (const done of asCompleted(futures)) {
+    const index = await done;
+    order.push(index);
+    if (next.has(index)) first.open(next.get(index)!);
+  }
+  deepEqual(order, [1, 2, 0]);
+  const second = gates(3);
+  const slow = [0, 1, 2].map((index) => pool.submit("gate", second.job(index)));
+  second.open(0);
+  second.open(1);
+  await Promise.all([slow[0], slow[1]]);
+  const { done, pending } = await wait(slow, { timeoutMs: 50 });
   equal(done.size, 2);
   equal(pending.size, 1);
   assert(pending.has(slow[2]));
+  second.open(2);
+  equal(await slow[2], 2);
 });
 
 test("reduce finds the max of a shared array with the built-in kernel, or a module function", async () => {

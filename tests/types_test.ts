@@ -5,7 +5,7 @@
  */
 import { equal } from "node:assert/strict";
 import { z } from "zod";
-import { type ActorRef, ask, defineActor } from "../mod.ts";
+import { type ActorRef, type ActorSystem, ask, child, defineActor } from "../mod.ts";
 import type { Counter } from "./fixtures/counter.ts";
 
 type CounterRef = ActorRef<typeof Counter.protocol>;
@@ -57,8 +57,60 @@ function definitions(): void {
   });
 }
 
+const NeedsArgs = defineActor({
+  name: "needs-args",
+  url: import.meta.url,
+  protocol: {},
+  init: (args: { start: number }) => ({ count: args.start }),
+  handlers: {},
+});
+
+const OptionalArgs = defineActor({
+  name: "optional-args",
+  url: import.meta.url,
+  protocol: {},
+  init: (args?: { start: number }) => ({ count: args?.start ?? 0 }),
+  handlers: {},
+});
+
+const NoArgs = defineActor({
+  name: "no-args",
+  url: import.meta.url,
+  protocol: {},
+  init: () => ({ count: 0 }),
+  handlers: {},
+});
+
+function spawning(system: ActorSystem): void {
+  void system.spawn(NeedsArgs, { args: { start: 1 } });
+  child("a", NeedsArgs, { args: { start: 1 } });
+  // @ts-expect-error init needs args
+  void system.spawn(NeedsArgs);
+  // @ts-expect-error init needs args
+  void system.spawn(NeedsArgs, { placement: "local" });
+  // @ts-expect-error args of the wrong type
+  void system.spawn(NeedsArgs, { args: { start: "1" } });
+  // @ts-expect-error init needs args
+  child("a", NeedsArgs);
+  // @ts-expect-error init needs args
+  child("a", NeedsArgs, { restart: "transient" });
+  // @ts-expect-error init needs args, under any supervisor
+  void system.supervisor("/").spawn(NeedsArgs, {});
+
+  // Optional args and no args at all need none.
+  void system.spawn(OptionalArgs);
+  void system.spawn(OptionalArgs, { placement: "local" });
+  void system.spawn(OptionalArgs, { args: { start: 1 } });
+  void system.spawn(NoArgs);
+  void system.spawn(NoArgs, { name: "n" });
+  void system.supervisor("/").spawn(NoArgs);
+  child("o", OptionalArgs);
+  child("n", NoArgs, { restart: "temporary" });
+}
+
 Deno.test("wrong kinds, payloads and reply types are compile errors", () => {
   // The checks above run at compile time; here only their presence is asserted.
   equal(typeof callers, "function");
   equal(typeof definitions, "function");
+  equal(typeof spawning, "function");
 });
