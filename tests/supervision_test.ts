@@ -172,6 +172,9 @@ test("worker: rest_for_one across worker threads, ordered through the shared log
     equal(liveWorkers(), before + 3);
     const [a, b, c] = ["/a", "/b", "/c"].map((path) => system.lookup(Supervised, path));
     for (const ref of [a, b, c]) ref.tell("push", { value: 1 });
+    // Each push handled before the crash: a push still queued when c is recycled would be
+    // redelivered to its next incarnation, free, and show in its state.
+    deepEqual(await Promise.all([a, b, c].map((ref) => ref.ask("get", {}))), [[1], [1], [1]]);
     const done = restarted(system, "/c");
     b.tell("crash", {});
     await done;
