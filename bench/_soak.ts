@@ -17,6 +17,7 @@
 
 import { ActorSystem, child, type DeadLetterReason, supervisor } from "../mod.ts";
 import { CRASH_KINDS, type CrashKind, SoakWorker } from "./_soak_actor.ts";
+import { seededRandom } from "../examples/_common.ts";
 
 /** Options of {@linkcode runSoak}. */
 export interface SoakOptions {
@@ -173,7 +174,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const completed = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, total)));
   const plans = new Uint8Array(total);
   const dead = new Uint8Array(total);
-  const random = mulberry32(seed);
+  const random = seededRandom(seed);
   const crashesPlanned = Object.fromEntries(CRASH_KINDS.map((kind) => [kind, 0])) as Record<
     CrashKind,
     number
@@ -392,16 +393,4 @@ function delay(ms: number): Promise<void> {
 
 function round(mb: number): number {
   return Math.round(mb * 10) / 10;
-}
-
-/** A small seeded PRNG (mulberry32): the same seed picks the same crashing messages. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

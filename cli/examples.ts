@@ -1,6 +1,7 @@
 // `troupe examples [NAME]`: lists the examples with the seed each reproduces, or runs one.
 
 import type { Command } from "npm:@commander-js/extra-typings@15.1.0";
+import { runDenoChild } from "./_child.ts";
 import {
   CliError,
   type Context,
@@ -121,25 +122,7 @@ async function runExample(name: string, args: string[]): Promise<number> {
     );
   }
   // The child gets the terminal's Ctrl-C itself; this process waits for it and passes its code.
-  const ignore = () => {};
-  Deno.addSignalListener("SIGINT", ignore);
-  try {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", example.file, ...args],
-      cwd: new URL("..", `file://${example.file}`).pathname,
-      stdin: "inherit",
-      stdout: "inherit",
-      stderr: "inherit",
-    }).spawn();
-    const forward = () => child.kill("SIGTERM");
-    Deno.addSignalListener("SIGTERM", forward);
-    try {
-      const status = await child.status;
-      return status.code;
-    } finally {
-      Deno.removeSignalListener("SIGTERM", forward);
-    }
-  } finally {
-    Deno.removeSignalListener("SIGINT", ignore);
-  }
+  return await runDenoChild(["run", "-A", example.file, ...args], {
+    cwd: new URL("..", `file://${example.file}`).pathname,
+  });
 }

@@ -6,6 +6,7 @@ import { pathToFileURL } from "node:url";
 import { ActorSystem } from "../supervisors/system.ts";
 import { isSupervisorSpec, type SupervisorSpec } from "../supervisors/spec.ts";
 import type { SystemEvent } from "../supervisors/events.ts";
+import { runDenoChild } from "./_child.ts";
 import {
   CliError,
   type Context,
@@ -142,34 +143,10 @@ async function relaunchUnderConfig(file: string): Promise<number | undefined> {
   };
   if (Object.keys(imports).every(resolves)) return undefined;
   // The terminal's Ctrl-C reaches the child itself; SIGTERM is passed on.
-  const ignore = () => {};
-  Deno.addSignalListener("SIGINT", ignore);
-  try {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "--unstable-worker-options",
-        "--config",
-        config,
-        Deno.mainModule,
-        ...Deno.args,
-      ],
-      env: { [RELAUNCHED]: config },
-      stdin: "inherit",
-      stdout: "inherit",
-      stderr: "inherit",
-    }).spawn();
-    const forward = () => child.kill("SIGTERM");
-    Deno.addSignalListener("SIGTERM", forward);
-    try {
-      return (await child.status).code;
-    } finally {
-      Deno.removeSignalListener("SIGTERM", forward);
-    }
-  } finally {
-    Deno.removeSignalListener("SIGINT", ignore);
-  }
+  return await runDenoChild(
+    ["run", "-A", "--unstable-worker-options", "--config", config, Deno.mainModule, ...Deno.args],
+    { env: { [RELAUNCHED]: config } },
+  );
 }
 
 /** Runs an app until it shuts down; returns the exit code. */

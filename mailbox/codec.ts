@@ -350,17 +350,19 @@ export function readsWithin(value: unknown, maxReads: number = MAX_READS): boole
   }
 }
 
+/** What structured clone walks into: array items, `Map` keys and values, `Set` values, fields. */
+function childrenOf(value: object): readonly unknown[] {
+  if (Array.isArray(value)) return value;
+  if (value instanceof Map) return [...value.keys(), ...value.values()];
+  if (value instanceof Set) return [...value];
+  return Object.values(value);
+}
+
 /** Counts values path by path: the budget left, or -1 once it ran out. */
 function reads(value: object, budget: number): number {
   if (--budget < 0) return -1;
   if (isLeaf(value)) return budget;
-  const items = Array.isArray(value)
-    ? value
-    : value instanceof Map
-    ? [...value.keys(), ...value.values()]
-    : value instanceof Set
-    ? [...value]
-    : Object.values(value);
+  const items = childrenOf(value);
   budget -= items.length;
   if (budget < 0) return -1;
   for (let i = 0; i < items.length; i++) {
@@ -378,13 +380,7 @@ function sharesObjects(value: object, seen: Set<object>): boolean {
   if (seen.has(value)) return true;
   seen.add(value);
   if (isLeaf(value)) return false;
-  const items = Array.isArray(value)
-    ? value
-    : value instanceof Map
-    ? [...value.keys(), ...value.values()]
-    : value instanceof Set
-    ? [...value]
-    : Object.values(value);
+  const items = childrenOf(value);
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
     if (typeof item === "object" && item !== null && sharesObjects(item, seen)) return true;
