@@ -205,7 +205,9 @@ export class Deadlines {
   #arm(at: number): void {
     this.#disarm();
     this.#armedAt = at;
-    this.#timer = setTimeout(this.#expire, Math.max(0, at - performance.now()));
+    // A delay past what setTimeout takes would fire at once: wake at its limit and arm again then.
+    const delay = Math.min(Math.max(0, at - performance.now()), MAX_TIMER_MS);
+    this.#timer = setTimeout(this.#expire, delay);
     try {
       Deno.unrefTimer(this.#timer as unknown as number);
     } catch {

@@ -18,6 +18,7 @@
  */
 
 const KEY = Symbol.for("@troupe/troupe.loadingModules");
+const IMPORTED = Symbol.for("@troupe/troupe.importedModules");
 
 type Scope = { [KEY]?: string[] };
 
@@ -31,12 +32,30 @@ export function loadingModule(): string | undefined {
   return (globalThis as Scope)[KEY]?.at(-1);
 }
 
-/** Marks this thread as importing `url` for its actors while `load` runs. */
+/**
+ * The modules this thread has imported for its actors, or is importing: their top level runs once,
+ * under the first import's mark.
+ */
+function imported(): Set<string> {
+  return (globalThis as { [IMPORTED]?: Set<string> })[IMPORTED] ??= new Set();
+}
+
+/**
+ * Marks this thread as importing `url` for its actors while `load` runs, the first time only: a
+ * later import of the same module (another actor of a shared worker) runs none of its code, and
+ * marking it would refuse a system that an actor's `init` starts meanwhile.
+ */
 export async function whileLoading<T>(url: string, load: () => Promise<T>): Promise<T> {
+  const started = imported();
+  if (started.has(url)) return await load();
+  started.add(url);
   const modules = loading();
   modules.push(url);
   try {
     return await load();
+  } catch (error) {
+    started.delete(url); // a failed import may be tried again, and run then
+    throw error;
   } finally {
     modules.splice(modules.lastIndexOf(url), 1);
   }

@@ -15,7 +15,7 @@
  */
 
 import { ActorCrashedError, ActorStoppedError, TimeoutError } from "../errors.ts";
-import { Deque } from "../_util.ts";
+import { Deque, longTimeout } from "../_util.ts";
 import { deserializeError } from "../mailbox/wire.ts";
 import { CANCEL_SLOTS, type TaskOutcome } from "./_pool_worker.ts";
 import type { Future, FutureController } from "./future.ts";
@@ -78,8 +78,10 @@ interface Task {
   started: boolean;
   startedAt: number;
   slot: Slot | undefined;
-  timer: ReturnType<typeof setTimeout> | undefined;
-  grace: ReturnType<typeof setTimeout> | undefined;
+  /** Stops the task's timeout. */
+  timer: (() => void) | undefined;
+  /** Stops the grace period of its cancellation. */
+  grace: (() => void) | undefined;
   /** Failed or cancelled by the pool already; whatever the worker says later is ignored. */
   settled: boolean;
 }
@@ -311,19 +313,19 @@ export class Dispatcher {
     task.startedAt = performance.now();
     const timeoutMs = this.#options.taskTimeoutMs;
     if (timeoutMs === Infinity || task.settled) return;
-    task.timer = setTimeout(() => {
+    task.timer = longTimeout(timeoutMs, () => {
       task.timer = undefined;
       if (task.settled) return;
       task.settled = true;
       task.controller.reject(new TimeoutError(task.label, timeoutMs));
       this.#abort(task);
-    }, timeoutMs);
+    });
   }
 
   /** Removes a finished task from its worker and starts the clock of the next one. */
   #release(slot: Slot, task: Task): void {
-    if (task.timer !== undefined) clearTimeout(task.timer);
-    if (task.grace !== undefined) clearTimeout(task.grace);
+    task.timer?.();
+    task.grace?.();
     task.timer = task.grace = undefined;
     const wasHead = slot.inFlight.peek() === task;
     if (wasHead) {
@@ -385,10 +387,11 @@ export class Dispatcher {
     if (slot === undefined) return;
     Atomics.store(slot.cancels, task.id % CANCEL_SLOTS, task.id);
     Atomics.notify(slot.cancels, task.id % CANCEL_SLOTS);
-    task.grace = setTimeout(() => {
+    if (this.#options.cancelGraceMs === Infinity) return;
+    task.grace = longTimeout(this.#options.cancelGraceMs, () => {
       task.grace = undefined;
       if (slot.inFlight.peek() === task) void this.#replace(slot);
-    }, this.#options.cancelGraceMs);
+    });
   }
 
   /** Ends a worker whose task ignores its cancellation and starts a new one in its place. */

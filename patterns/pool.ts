@@ -379,11 +379,13 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
     const finished = new Deque<Future<unknown>>();
     let wake: (() => void) | undefined;
     let exhausted = false;
+    let stopped = false;
     const fill = async () => {
       while (!exhausted && running.size < limit) {
         const chunk: unknown[] = [];
         while (chunk.length < chunkSize) {
           const next = await iterator.next();
+          if (stopped) return;
           if (next.done) {
             exhausted = true;
             break;
@@ -401,14 +403,27 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
         });
       }
     };
+    // The items are pulled beside the results, not before them: a slow source delays neither the
+    // results of the items it gave nor an abort.
+    let filling = false;
+    let failure: { error: unknown } | undefined;
+    const pull = () => {
+      if (filling || exhausted) return;
+      filling = true;
+      fill().catch((error) => failure = { error }).finally(() => {
+        filling = false;
+        wake?.();
+      });
+    };
     const signal = parsed.signal;
     const onAbort = () => wake?.();
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
       signal?.throwIfAborted();
-      await fill();
-      while (running.size > 0 || finished.length > 0) {
+      pull();
+      while (running.size > 0 || finished.length > 0 || filling) {
         signal?.throwIfAborted();
+        if (failure !== undefined) throw failure.error;
         const future = finished.shift();
         if (future === undefined) {
           await new Promise<void>((resolve) => wake = resolve);
@@ -416,9 +431,11 @@ export class Pool<M extends TaskModule> implements AsyncDisposable {
           continue;
         }
         for (const value of await future as unknown[]) yield value as TaskResult<M, K>;
-        await fill();
+        pull();
       }
+      if (failure !== undefined) throw failure.error;
     } finally {
+      stopped = true;
       signal?.removeEventListener("abort", onAbort);
       cancelQueued(running);
     }

@@ -1,6 +1,6 @@
 import { deepEqual, equal } from "node:assert/strict";
 import { Deadlines } from "../_util.ts";
-import { withClock } from "./_helpers.ts";
+import { test, withClock } from "./_helpers.ts";
 
 Deno.test("deadlines fire in time order across different delays", async () => {
   await withClock((clock) => {
@@ -105,5 +105,32 @@ Deno.test("clearing from a firing callback stops the rest", async () => {
     deepEqual(fired, [1]);
     equal(deadlines.size, 0);
     equal(clock.countTimers(), 0);
+  });
+});
+
+test("a deadline longer than setTimeout takes waits its time on a few timers", async () => {
+  await withClock((clock) => {
+    const deadlines = new Deadlines();
+    const month = 30 * 24 * 3_600_000; // past setTimeout's 2^31 - 1 ms, which would fire at once
+    let fired = 0;
+    let armed = 0;
+    const setTimeout = globalThis.setTimeout;
+    globalThis.setTimeout = ((fn: () => void, ms?: number) => {
+      armed++;
+      return setTimeout(fn, ms);
+    }) as typeof globalThis.setTimeout;
+    try {
+      deadlines.add(month, () => fired++);
+      clock.tick(10_000);
+      equal(armed, 1, "one timer, not one every millisecond");
+      clock.tick(month - 10_001);
+      equal(fired, 0);
+      clock.tick(1);
+      equal(fired, 1);
+      equal(armed, 2, "armed again at setTimeout's limit");
+      equal(clock.countTimers(), 0);
+    } finally {
+      globalThis.setTimeout = setTimeout;
+    }
   });
 });

@@ -144,6 +144,34 @@ test("taskTimeoutMs counts from the start; past the grace the worker is replaced
   });
 });
 
+test("a taskTimeoutMs or cancelGraceMs longer than a timer takes is counted in full", async () => {
+  await withClock(async (clock) => {
+    const month = 30 * 24 * 3_600_000; // past setTimeout's 2^31 - 1 ms, which would fire at once
+    const { dispatch, workers } = await dispatcher(1, {
+      taskTimeoutMs: month,
+      cancelGraceMs: month,
+    });
+    const slow = track(dispatch.submit("run", { fn: "f", args: [] }, "slow"));
+    await flush();
+    clock.tick(1);
+    await flush();
+    equal(slow.current.status, "pending", "the task has a month");
+    clock.tick(month - 2);
+    await flush();
+    equal(slow.current.status, "pending");
+    clock.tick(1);
+    await flush();
+    const state = slow.current as State<unknown>;
+    ok(state.status === "rejected" && state.reason instanceof TimeoutError, "the task times out");
+    clock.tick(1);
+    await flush();
+    equal(workers[0].stopped, false, "its worker has a month to notice");
+    clock.tick(month - 1);
+    await flush();
+    equal(workers[0].stopped, true, "then it is replaced");
+  });
+});
+
 test("a task whose worker crashed is retried ahead of new work, then fails", async () => {
   await withClock(async (clock) => {
     const { dispatch, workers } = await dispatcher(1, { retries: 1 });

@@ -340,6 +340,37 @@ test("aborting map rejects at once; queued tasks are cancelled, running ones fin
   deepEqual([...log], [2, 2, 0], "they finished; the four queued ones never started");
 });
 
+test("mapUnordered yields what a slow source gave, and aborts, while the source waits", async () => {
+  await using pool = await start();
+  const waiting = Promise.withResolvers<void>();
+  const release = Promise.withResolvers<void>();
+  async function* source() {
+    yield 2;
+    waiting.resolve();
+    await release.promise; // a stream whose next item is slow to come
+    yield 3;
+  }
+  const controller = new AbortController();
+  const results = pool.mapUnordered("square", source(), { signal: controller.signal });
+  // A bound only for the failure: the result of 2 comes as soon as a worker has squared it.
+  const bound = Promise.withResolvers<never>();
+  const timer = setTimeout(
+    () => bound.reject(new Error("no result while the source waits")),
+    10_000,
+  );
+  try {
+    deepEqual(await Promise.race([results.next(), bound.promise]), { done: false, value: 4 });
+    await waiting.promise;
+    const next = results.next();
+    controller.abort(new Error("enough"));
+    await rejects(Promise.race([next, bound.promise]), { message: "enough" });
+  } finally {
+    clearTimeout(timer);
+    release.resolve();
+  }
+  deepEqual(await results.next(), { done: true, value: undefined });
+});
+
 test("aborting mapUnordered ends the iteration at once, while no result arrives", async () => {
   await using pool = await start();
   const { open, log, jobs, started } = gatedJobs();

@@ -73,6 +73,21 @@ test("overlapping imports keep the thread marked until the last one has loaded",
   equal(loadingModule(), undefined);
 });
 
+test("actors of one module spawned at once in a shared worker may start a system in init", async () => {
+  const { Owner } = await import("./fixtures/nested_system.ts");
+  await using system = await ActorSystem.start({ name: "app", sharedWorkers: 1 });
+  // The second and third import the module while the first actor's init runs: they run none of
+  // its code, so they must not mark the worker as loading it.
+  const owners = await Promise.all(
+    [1, 2, 3].map(() => system.spawn(Owner, { placement: "shared" })),
+  );
+  deepEqual(await Promise.all(owners.map((owner) => owner.ask("ping", {}))), [
+    "started",
+    "started",
+    "started",
+  ]);
+});
+
 const TRAP = "tests/fixtures/top_level_system.ts";
 const TRAP_URL = new URL(`../${TRAP}`, import.meta.url).href;
 
