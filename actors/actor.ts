@@ -756,8 +756,24 @@ export class ActorCore implements EndpointMember {
   /** A handler threw (at `seq`), or `init`/`onRestart` did (`seq` is -1). */
   #crashed(seq: number, error: Error): void {
     this.#lastError = error;
-    if (this.#status === "stopped" || this.#status === "crashed" || this.#recycling) return;
+    if (this.#status === "stopped" || this.#status === "crashed") return;
     this.#ack(seq - 1);
+    if (this.#recycling) {
+      // It threw before the guest took the recycle's stop (a handler that saw the stop flag, set
+      // first): that message failed as one failing while stopping does; the rest stays for the
+      // recycle, which hands back what never started.
+      const envelope = this.#ledger.peek();
+      if (envelope?.seq === seq) {
+        this.#ledger.shift();
+        this.#processed++;
+        if (envelope.reply === undefined) this.#handlerFailed(envelope, error);
+        else {
+          this.#owner.handlerFailed?.(this, error);
+          settle(envelope.reply, false, error);
+        }
+      }
+      return;
+    }
     if (this.#status === "stopping") {
       // A crash while a stop drains the mailbox: that message fails as a crash; the rest stays
       // for the stop to dead-letter, and the drain ends now.
