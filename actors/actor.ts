@@ -650,8 +650,15 @@ export class ActorCore implements EndpointMember {
   check(frame: ToHost): string | undefined {
     const last = this.#nextSeq - 1;
     if (frame.t === "crashed") {
-      if (frame.seq === -1 || (frame.seq >= 1 && frame.seq <= last)) return undefined;
-      return `crashed.seq ${frame.seq} was never delivered to ${this.path} (last: ${last})`;
+      if (frame.seq === -1) return undefined;
+      if (frame.seq < 1 || frame.seq > last) {
+        return `crashed.seq ${frame.seq} was never delivered to ${this.path} (last: ${last})`;
+      }
+      // The crash acknowledges every message before it: each ask among them must be answered.
+      const seq = this.#unanswered(frame.seq - 1, []);
+      return seq === undefined
+        ? undefined
+        : `crashed.seq ${frame.seq} passes the ask at seq ${seq} without answering it`;
     }
     if (frame.t !== "replies") return undefined;
     const { ack, r } = frame;
@@ -661,7 +668,14 @@ export class ActorCore implements EndpointMember {
     if (r.length > 0 && (r[r.length - 3] as number) > ack) {
       return `replies.r answers seq ${r[r.length - 3]}, past its ack ${ack}`;
     }
-    // Every ask the ack passes is answered, by this frame or before it.
+    const seq = this.#unanswered(ack, r);
+    return seq === undefined
+      ? undefined
+      : `replies.ack ${ack} passes the ask at seq ${seq} without answering it`;
+  }
+
+  /** The seq of an ask up to `ack` that is still waiting and that `r` does not answer, if any. */
+  #unanswered(ack: number, r: unknown[]): number | undefined {
     const base = this.#ledgerBase();
     let j = 0;
     for (let seq = base; seq <= ack; seq++) {
@@ -669,9 +683,7 @@ export class ActorCore implements EndpointMember {
       if (envelope === undefined) break;
       while (j < r.length && (r[j] as number) < seq) j += 3;
       const answered = j < r.length && r[j] === seq;
-      if (envelope.reply !== undefined && !envelope.reply.settled && !answered) {
-        return `replies.ack ${ack} passes the ask at seq ${seq} without answering it`;
-      }
+      if (envelope.reply !== undefined && !envelope.reply.settled && !answered) return seq;
     }
     return undefined;
   }

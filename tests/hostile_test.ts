@@ -1742,6 +1742,35 @@ test("a sequence number the host never delivered crashes the guest", async (t) =
   }
 });
 
+test("a crash report past an unanswered ask crashes the guest, and the ask does not hang", async (t) => {
+  for (const placement of UNTRUSTED) {
+    await t.step(placement, async () => {
+      await using system = await forgiving("forged-crash");
+      const saboteur = await spawnSaboteur(system, placement);
+      // One delivery frame: the guest answers both, then reports the second as crashed instead.
+      const forged = saboteur.ask("mutate", { path: [], op: "crash", value: null }, {
+        timeoutMs: Infinity,
+      });
+      const ping = saboteur.ask("ping", {}, { timeoutMs: Infinity }).then(
+        (v) => v,
+        (error: unknown) => error,
+      );
+      const prefix = `The ${guestOf(placement)} sent a malformed frame: `;
+      const problem = /^crashed\.seq (\d+) passes the ask at seq (\d+) without answering it$/;
+      await rejects(forged, (error: unknown) => {
+        ok(error instanceof ActorCrashedError, String(error));
+        const message = causeOf(error);
+        ok(message.startsWith(prefix), message);
+        const [, crashed, asked] = problem.exec(message.slice(prefix.length)) ?? [];
+        equal(Number(crashed), Number(asked) + 1, message);
+        return true;
+      });
+      ok((await ping) instanceof ActorCrashedError);
+      equal(await saboteur.ask("ping", {}), "pong");
+    });
+  }
+});
+
 /** A pipe message: the magic, the body's length, then the body. */
 function pipeMessage(body: Uint8Array): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(8 + body.byteLength);
