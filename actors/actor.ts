@@ -1026,8 +1026,11 @@ export class ActorCore implements EndpointMember {
       return Promise.resolve();
     }
     const endpoint = this.#endpoint;
+    // A restart under way: if it ends before its `ready`, whoever awaits the restart must hear.
+    const restarting = this.#status === "starting" && this.#hasStarted ? this.#ready : undefined;
     this.#recycling = this.#endIncarnation(timeoutMs).then((outcome) => {
       this.#recycling = undefined;
+      restarting?.reject(new ActorStoppedError(this.path));
       if (this.#status === "stopped" || this.#status === "stopping") {
         // Stopping for good meanwhile: the stop dead-letters what the mailbox holds.
         this.#mailbox.pushFront(this.#requeue);
