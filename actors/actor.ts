@@ -1037,6 +1037,11 @@ export class ActorCore implements EndpointMember {
         this.#requeue = [];
         return;
       }
+      if (!this.#hasStarted) {
+        // Its first init never returned: the start fails, as when its guest fails then.
+        this.#startFailed(new SpawnError(this.path, "stopped before init returned"));
+        return;
+      }
       this.#status = "down";
       // Stopped: what the guest did not acknowledge, it never started. Abandoned (a cell left
       // running on a shared or local guest): the slot tells what it was running, which is
