@@ -600,6 +600,18 @@ export class ActorCore implements EndpointMember {
     }
   }
 
+  /**
+   * Empties the ledger: its messages, less those that never reached the guest (`undeliverable`
+   * failed them already; going round again would fail them twice).
+   */
+  #drainLedger(): Envelope[] {
+    const left = this.#ledger.drain();
+    if (this.#skipped.size === 0) return left;
+    const reached = left.filter((envelope) => !this.#skipped.has(envelope.seq));
+    this.#skipped.clear();
+    return reached;
+  }
+
   #ledgerBase(): number {
     return this.#ledger.peek()?.seq ?? this.#nextSeq;
   }
@@ -800,7 +812,7 @@ export class ActorCore implements EndpointMember {
     }
     if (this.#status === "starting") this.#ready.reject(error);
     const redeliver: Envelope[] = [];
-    for (const envelope of this.#ledger.drain()) {
+    for (const envelope of this.#drainLedger()) {
       if (envelope.seq !== seq) {
         redeliver.push(envelope); // never started: back to the mailbox, in order
         envelope.deliveries--;
@@ -840,7 +852,7 @@ export class ActorCore implements EndpointMember {
   #settleLedger(reading: SlotReading | undefined, error: Error, stopping: boolean): void {
     const redeliver = this.#requeue;
     this.#requeue = [];
-    for (const envelope of this.#ledger.drain()) {
+    for (const envelope of this.#drainLedger()) {
       const fate = this.#fate(envelope, reading);
       if (fate === "handled") {
         this.#processed++;
@@ -1148,7 +1160,7 @@ export class ActorCore implements EndpointMember {
 
   #closeMailbox(error: Error): void {
     this.#mailbox.close();
-    const left = [...this.#ledger.drain(), ...this.#mailbox.drain()];
+    const left = [...this.#drainLedger(), ...this.#mailbox.drain()];
     this.#frameEnds.clear();
     for (const envelope of left) {
       if (envelope.reply) settle(envelope.reply, false, error);

@@ -39,7 +39,7 @@ import {
   type ToGuest,
   type ToHost,
 } from "../mailbox/wire.ts";
-import { nextEvent, test } from "./_helpers.ts";
+import { nextEvent, test, waitForFlag } from "./_helpers.ts";
 import { Counter } from "./fixtures/counter.ts";
 import {
   type Call,
@@ -1574,6 +1574,30 @@ test("whatever postMessage throws fails only the message that caused it", async 
       exactly(TypeError, 'Cannot send "keep" to /deep: the payload could not be cloned')(
         letter.error,
       );
+    });
+  }
+});
+
+test("a tell that could not be cloned is one dead letter, also when its actor stops", async (t) => {
+  const getter = {
+    get boom(): never {
+      throw new Error("a getter that throws");
+    },
+  };
+  // Not "process": the flag that tells the hold runs is shared memory, which cannot reach one.
+  for (const placement of ["worker", "shared"] as const) {
+    await t.step(placement, async () => {
+      await using system = await ActorSystem.start({ name: "undeliverable-stop" });
+      const deep = await system.spawn(Deep, { placement });
+      const running = new Int32Array(new SharedArrayBuffer(4));
+      // One delivery frame: the hold runs, the refused tell waits behind it in the guest.
+      deep.tell("hold", { running });
+      deep.tell("keep", { value: getter });
+      await waitForFlag(running);
+      await deep.stop();
+      deepEqual(system.deadLetters().map((letter) => [letter.kind, letter.reason]), [
+        ["keep", "undeliverable"],
+      ]);
     });
   }
 });
