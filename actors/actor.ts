@@ -600,6 +600,18 @@ export class ActorCore implements EndpointMember {
     }
   }
 
+  /**
+   * Empties the ledger: its messages, less those that never reached the guest (`undeliverable`
+   * failed them already; going round again would fail them twice).
+   */
+  #drainLedger(): Envelope[] {
+    const left = this.#ledger.drain();
+    if (this.#skipped.size === 0) return left;
+    const reached = left.filter((envelope) => !this.#skipped.has(envelope.seq));
+    this.#skipped.clear();
+    return reached;
+  }
+
   #ledgerBase(): number {
     return this.#ledger.peek()?.seq ?? this.#nextSeq;
   }
@@ -650,8 +662,15 @@ export class ActorCore implements EndpointMember {
   check(frame: ToHost): string | undefined {
     const last = this.#nextSeq - 1;
     if (frame.t === "crashed") {
-      if (frame.seq === -1 || (frame.seq >= 1 && frame.seq <= last)) return undefined;
-      return `crashed.seq ${frame.seq} was never delivered to ${this.path} (last: ${last})`;
+      if (frame.seq === -1) return undefined;
+      if (frame.seq < 1 || frame.seq > last) {
+        return `crashed.seq ${frame.seq} was never delivered to ${this.path} (last: ${last})`;
+      }
+      // The crash acknowledges every message before it: each ask among them must be answered.
+      const seq = this.#unanswered(frame.seq - 1, []);
+      return seq === undefined
+        ? undefined
+        : `crashed.seq ${frame.seq} passes the ask at seq ${seq} without answering it`;
     }
     if (frame.t !== "replies") return undefined;
     const { ack, r } = frame;
@@ -661,7 +680,14 @@ export class ActorCore implements EndpointMember {
     if (r.length > 0 && (r[r.length - 3] as number) > ack) {
       return `replies.r answers seq ${r[r.length - 3]}, past its ack ${ack}`;
     }
-    // Every ask the ack passes is answered, by this frame or before it.
+    const seq = this.#unanswered(ack, r);
+    return seq === undefined
+      ? undefined
+      : `replies.ack ${ack} passes the ask at seq ${seq} without answering it`;
+  }
+
+  /** The seq of an ask up to `ack` that is still waiting and that `r` does not answer, if any. */
+  #unanswered(ack: number, r: unknown[]): number | undefined {
     const base = this.#ledgerBase();
     let j = 0;
     for (let seq = base; seq <= ack; seq++) {
@@ -669,9 +695,7 @@ export class ActorCore implements EndpointMember {
       if (envelope === undefined) break;
       while (j < r.length && (r[j] as number) < seq) j += 3;
       const answered = j < r.length && r[j] === seq;
-      if (envelope.reply !== undefined && !envelope.reply.settled && !answered) {
-        return `replies.ack ${ack} passes the ask at seq ${seq} without answering it`;
-      }
+      if (envelope.reply !== undefined && !envelope.reply.settled && !answered) return seq;
     }
     return undefined;
   }
@@ -756,8 +780,24 @@ export class ActorCore implements EndpointMember {
   /** A handler threw (at `seq`), or `init`/`onRestart` did (`seq` is -1). */
   #crashed(seq: number, error: Error): void {
     this.#lastError = error;
-    if (this.#status === "stopped" || this.#status === "crashed" || this.#recycling) return;
+    if (this.#status === "stopped" || this.#status === "crashed") return;
     this.#ack(seq - 1);
+    if (this.#recycling) {
+      // It threw before the guest took the recycle's stop (a handler that saw the stop flag, set
+      // first): that message failed as one failing while stopping does; the rest stays for the
+      // recycle, which hands back what never started.
+      const envelope = this.#ledger.peek();
+      if (envelope?.seq === seq) {
+        this.#ledger.shift();
+        this.#processed++;
+        if (envelope.reply === undefined) this.#handlerFailed(envelope, error);
+        else {
+          this.#owner.handlerFailed?.(this, error);
+          settle(envelope.reply, false, error);
+        }
+      }
+      return;
+    }
     if (this.#status === "stopping") {
       // A crash while a stop drains the mailbox: that message fails as a crash; the rest stays
       // for the stop to dead-letter, and the drain ends now.
@@ -772,7 +812,7 @@ export class ActorCore implements EndpointMember {
     }
     if (this.#status === "starting") this.#ready.reject(error);
     const redeliver: Envelope[] = [];
-    for (const envelope of this.#ledger.drain()) {
+    for (const envelope of this.#drainLedger()) {
       if (envelope.seq !== seq) {
         redeliver.push(envelope); // never started: back to the mailbox, in order
         envelope.deliveries--;
@@ -812,7 +852,7 @@ export class ActorCore implements EndpointMember {
   #settleLedger(reading: SlotReading | undefined, error: Error, stopping: boolean): void {
     const redeliver = this.#requeue;
     this.#requeue = [];
-    for (const envelope of this.#ledger.drain()) {
+    for (const envelope of this.#drainLedger()) {
       const fate = this.#fate(envelope, reading);
       if (fate === "handled") {
         this.#processed++;
@@ -998,12 +1038,20 @@ export class ActorCore implements EndpointMember {
       return Promise.resolve();
     }
     const endpoint = this.#endpoint;
+    // A restart under way: if it ends before its `ready`, whoever awaits the restart must hear.
+    const restarting = this.#status === "starting" && this.#hasStarted ? this.#ready : undefined;
     this.#recycling = this.#endIncarnation(timeoutMs).then((outcome) => {
       this.#recycling = undefined;
+      restarting?.reject(new ActorStoppedError(this.path));
       if (this.#status === "stopped" || this.#status === "stopping") {
         // Stopping for good meanwhile: the stop dead-letters what the mailbox holds.
         this.#mailbox.pushFront(this.#requeue);
         this.#requeue = [];
+        return;
+      }
+      if (!this.#hasStarted) {
+        // Its first init never returned: the start fails, as when its guest fails then.
+        this.#startFailed(new SpawnError(this.path, "stopped before init returned"));
         return;
       }
       this.#status = "down";
@@ -1112,7 +1160,7 @@ export class ActorCore implements EndpointMember {
 
   #closeMailbox(error: Error): void {
     this.#mailbox.close();
-    const left = [...this.#ledger.drain(), ...this.#mailbox.drain()];
+    const left = [...this.#drainLedger(), ...this.#mailbox.drain()];
     this.#frameEnds.clear();
     for (const envelope of left) {
       if (envelope.reply) settle(envelope.reply, false, error);

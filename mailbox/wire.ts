@@ -193,6 +193,9 @@ export function deserializeError(data: SerializedError): Error {
   if (data.fields) {
     // Defined, not assigned: a field named `__proto__` must not replace the error's prototype.
     for (const key of Object.keys(data.fields)) {
+      // Never written by serializeError: from a hostile guest, they would replace the strings
+      // checkFromGuest found with any value.
+      if (OWN_KEYS_SKIPPED.has(key)) continue;
       try {
         Object.defineProperty(error, key, {
           value: data.fields[key],

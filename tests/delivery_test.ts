@@ -188,6 +188,37 @@ test("one_for_all: a tell that throws while a sibling's crash recycles its actor
   deepEqual(crashes, [["/sibling", "sibling crash"], ["/slow", "interrupted by the recycle"]]);
 });
 
+test("one_for_all: a handler that throws once the recycle's stop flag is set, before the stop frame arrives, is a crash", async () => {
+  const root = supervisor({
+    strategy: "one_for_all",
+    intensity: { maxRestarts: 100, periodMs: 1_000 },
+    backoff: { initialMs: 0, jitter: 0 },
+    children: [child("slow", Slow), child("sibling", Slow)],
+  });
+  await using system = await ActorSystem.start({ name: "flag", root, heartbeat: false });
+  const events: SystemEvent[] = [];
+  system.events.on((event) => events.push(event));
+  const slow = system.lookup(Slow, "/slow");
+  const running = ints(1);
+  const runs = ints(1);
+  slow.tell("spin", { running, runs });
+  await waitForFlag(running);
+  const restarted = nextEvent(system.events, "restarted", (event) => event.path === "/slow");
+  system.lookup(Slow, "/sibling").tell("crash", {});
+  await restarted;
+  // At most once: the message that threw is not run again in the new incarnation.
+  deepEqual(await slow.ask("attempts", {}), []);
+  equal(Atomics.load(runs, 0), 1);
+  deepEqual(system.deadLetters().map((letter) => [letter.path, letter.kind, letter.reason]), [
+    ["/sibling", "crash", "crashed"],
+    ["/slow", "spin", "crashed"],
+  ]);
+  const crashes = events.flatMap((event) =>
+    event.type === "crashed" ? [[event.path, event.error.message]] : []
+  );
+  deepEqual(crashes, [["/sibling", "sibling crash"], ["/slow", "interrupted by the stop flag"]]);
+});
+
 /** The crashed and hung events of a system, as `[type, path, error class, message]`. */
 function failures(events: readonly SystemEvent[]): unknown[][] {
   return events.flatMap((event) =>

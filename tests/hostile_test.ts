@@ -39,7 +39,7 @@ import {
   type ToGuest,
   type ToHost,
 } from "../mailbox/wire.ts";
-import { nextEvent, test } from "./_helpers.ts";
+import { nextEvent, test, waitForFlag } from "./_helpers.ts";
 import { Counter } from "./fixtures/counter.ts";
 import {
   type Call,
@@ -1578,6 +1578,30 @@ test("whatever postMessage throws fails only the message that caused it", async 
   }
 });
 
+test("a tell that could not be cloned is one dead letter, also when its actor stops", async (t) => {
+  const getter = {
+    get boom(): never {
+      throw new Error("a getter that throws");
+    },
+  };
+  // Not "process": the flag that tells the hold runs is shared memory, which cannot reach one.
+  for (const placement of ["worker", "shared"] as const) {
+    await t.step(placement, async () => {
+      await using system = await ActorSystem.start({ name: "undeliverable-stop" });
+      const deep = await system.spawn(Deep, { placement });
+      const running = new Int32Array(new SharedArrayBuffer(4));
+      // One delivery frame: the hold runs, the refused tell waits behind it in the guest.
+      deep.tell("hold", { running });
+      deep.tell("keep", { value: getter });
+      await waitForFlag(running);
+      await deep.stop();
+      deepEqual(system.deadLetters().map((letter) => [letter.kind, letter.reason]), [
+        ["keep", "undeliverable"],
+      ]);
+    });
+  }
+});
+
 test("shared objects crossing in messages and replies arrive usable", async (t) => {
   for (const placement of ["local", "worker", "shared"] as const) {
     await t.step(placement, async () => {
@@ -1738,6 +1762,35 @@ test("a sequence number the host never delivered crashes the guest", async (t) =
         });
         equal(await saboteur.ask("ping", {}), "pong");
       }
+    });
+  }
+});
+
+test("a crash report past an unanswered ask crashes the guest, and the ask does not hang", async (t) => {
+  for (const placement of UNTRUSTED) {
+    await t.step(placement, async () => {
+      await using system = await forgiving("forged-crash");
+      const saboteur = await spawnSaboteur(system, placement);
+      // One delivery frame: the guest answers both, then reports the second as crashed instead.
+      const forged = saboteur.ask("mutate", { path: [], op: "crash", value: null }, {
+        timeoutMs: Infinity,
+      });
+      const ping = saboteur.ask("ping", {}, { timeoutMs: Infinity }).then(
+        (v) => v,
+        (error: unknown) => error,
+      );
+      const prefix = `The ${guestOf(placement)} sent a malformed frame: `;
+      const problem = /^crashed\.seq (\d+) passes the ask at seq (\d+) without answering it$/;
+      await rejects(forged, (error: unknown) => {
+        ok(error instanceof ActorCrashedError, String(error));
+        const message = causeOf(error);
+        ok(message.startsWith(prefix), message);
+        const [, crashed, asked] = problem.exec(message.slice(prefix.length)) ?? [];
+        equal(Number(crashed), Number(asked) + 1, message);
+        return true;
+      });
+      ok((await ping) instanceof ActorCrashedError);
+      equal(await saboteur.ask("ping", {}), "pong");
     });
   }
 });

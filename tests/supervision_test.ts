@@ -394,6 +394,51 @@ for (const strategy of ["one_for_all", "rest_for_one"] as const) {
   );
 }
 
+test("a child whose restart a parent's recycle interrupts leaves its supervisor responsive", async () => {
+  const log = new SharedLog(["a", "x"]);
+  const slowInits = new Int32Array(new SharedArrayBuffer(4));
+  const sub = tree(actors(log, ["a"], { args: log.args("a", { slowInits }) }));
+  const root = tree([child("sub", sub), ...actors(log, ["x"])], { strategy: "one_for_all" });
+  await using system = await start("interrupted-restart", root);
+  const a = system.lookup(Supervised, "/sub/a");
+  Atomics.store(slowInits, 0, 1); // a's next init returns only when asked to stop
+  a.tell("crash", {});
+  while (Atomics.load(slowInits, 0) !== 0) await new Promise((resolve) => setTimeout(resolve, 1));
+  // /sub is restarting a (its init runs) when x's crash makes the root recycle /sub.
+  const back = restarted(system, "/x");
+  system.lookup(Supervised, "/x").tell("crash", {});
+  await back;
+  // /sub still handles its children's crashes: a comes back.
+  const again = restarted(system, "/sub/a");
+  a.tell("push", { value: 1 });
+  a.tell("crash", {});
+  await again;
+  deepEqual(await a.ask("get", {}), []);
+});
+
+test("a spawn whose init a sibling's one_for_all restart interrupts fails instead of hanging", async () => {
+  const log = new SharedLog(["a", "x"]);
+  const slowInits = new Int32Array(new SharedArrayBuffer(4));
+  Atomics.store(slowInits, 0, 1); // a's first init returns only when asked to stop
+  const root = tree(actors(log, ["x"]), { strategy: "one_for_all" });
+  await using system = await start("interrupted-spawn", root);
+  const spawning = system.spawn(Supervised, {
+    name: "a",
+    placement: "local",
+    args: log.args("a", { slowInits }),
+  });
+  await log.waitFor("start a");
+  const back = restarted(system, "/x");
+  system.lookup(Supervised, "/x").tell("crash", {});
+  await back;
+  await rejects(spawning, (error: unknown) => {
+    assert(error instanceof SpawnError, String(error));
+    equal(error.message, "Cannot start /a: stopped before init returned");
+    return true;
+  });
+  deepEqual(system.supervisor("/").children(), ["x"]);
+});
+
 test("a restart whose init throws comes back as a crash and is retried through the queue", async () => {
   const log = new SharedLog(["a"]);
   const failures = new Int32Array(new SharedArrayBuffer(4));

@@ -459,6 +459,24 @@ Deno.test("hostile serialized errors cannot change a rebuilt error's prototype",
   deepEqual(Object.getOwnPropertyNames(Object.prototype).sort(), pristine);
 });
 
+Deno.test("hostile fields cannot replace the name, message or stack checkFromGuest found strings", () => {
+  const data = structuredClone({
+    name: "Error",
+    message: "m",
+    stack: "Error: m",
+    fields: { message: { toString: 5 }, name: 7, stack: [1], cause: 3, code: "E1" },
+  });
+  equal(checkFromGuest([{ t: "fault", error: data }]), undefined);
+  const back = deserializeError(data);
+  equal(back.message, "m");
+  equal(back.name, "Error");
+  equal(back.stack, "Error: m");
+  equal(back.cause, undefined);
+  equal((back as Error & { code?: unknown }).code, "E1");
+  // A message that is not a string would make every error built on it throw.
+  equal(new ActorCrashedError("/a", { cause: back }).message, "Actor /a crashed: m");
+});
+
 Deno.test("an error named after an Object.prototype member comes back as an Error", async (t) => {
   for (const name of OBJECT_PROTOTYPE_KEYS) {
     await t.step(name, () => {
