@@ -248,3 +248,29 @@ export function spawnLines(command: string, options: Deno.CommandOptions) {
   };
   return { process, lines, ended, waitFor, stop };
 }
+
+/**
+ * Runs `deno ARGS…` in `cwd` to the end, without colours and within `timeoutMs` (a recursion in a
+ * fixture would never end by itself): its exit code, stdout and stderr.
+ */
+export async function runDeno(
+  args: string[],
+  cwd: string | URL,
+  options: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", ...options.env },
+    signal: AbortSignal.timeout(options.timeoutMs ?? 120_000),
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}

@@ -2,7 +2,7 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { ActorSystem } from "../mod.ts";
 import { dirname } from "node:path";
-import { spawnLines } from "./_helpers.ts";
+import { runDeno, spawnLines } from "./_helpers.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const main = new URL("../cli/main.ts", import.meta.url).pathname;
@@ -10,22 +10,9 @@ const fixture = (name: string) => `tests/fixtures/${name}`;
 const hasObserve = typeof (ActorSystem.prototype as { observe?: unknown }).observe === "function";
 
 /** Runs `troupe …` to the end; stdout and stderr as text. */
-async function troupe(args: string[], cwd = root) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    // --quiet: Deno's own notices (a first run's "Download …") are not the command's output.
-    args: ["run", "--quiet", "-A", "--no-check", main, ...args],
-    cwd,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+function troupe(args: string[], cwd = root) {
+  // --quiet: Deno's own notices (a first run's "Download …") are not the command's output.
+  return runDeno(["run", "--quiet", "-A", "--no-check", main, ...args], cwd);
 }
 
 /** Starts `troupe …` in the background; its stdout lines are collected as they come. */
@@ -232,22 +219,10 @@ Deno.test("top of an unreachable URL exits 1 with a one-line message", async () 
   match(stderr, /^error: Cannot reach http:\/\/127\.0\.0\.1:9: /);
 });
 
-/** Runs `deno ARGS…` in `cwd` to the end; its exit code and its stdout and stderr together. */
+/** Runs `deno ARGS…` in `cwd` to the end; its exit code, stdout, and stdout and stderr together. */
 async function deno(args: string[], cwd: string, env: Record<string, string> = {}) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args,
-    cwd,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1", ...env },
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    report: decoder.decode(output.stdout) + decoder.decode(output.stderr),
-  };
+  const { code, stdout, stderr } = await runDeno(args, cwd, { env });
+  return { code, stdout, report: stdout + stderr };
 }
 
 Deno.test("new scaffolds an app whose own tests pass, and refuses a non-empty dir", async () => {

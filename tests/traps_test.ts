@@ -8,10 +8,9 @@
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { ActorSystem, Pool } from "../mod.ts";
 import { loadingModule, whileLoading } from "../actors/_loading.ts";
-import { test } from "./_helpers.ts";
+import { runDeno, test } from "./_helpers.ts";
 
 const root = new URL("../", import.meta.url);
-const decoder = new TextDecoder();
 
 /** The message that refuses to start `what` while `url` is being imported for its actors. */
 function refusal(what: string, url: string): string {
@@ -21,22 +20,9 @@ function refusal(what: string, url: string): string {
     "their own";
 }
 
-/** Runs `deno ARGS…` to the end, with a generous bound: a recursion would never end by itself. */
-async function deno(args: string[], cwd: string | URL = root) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args,
-    cwd,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-    signal: AbortSignal.timeout(120_000),
-  }).output();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+/** Runs `deno ARGS…` to the end (in the checkout unless `cwd` says otherwise). */
+function deno(args: string[], cwd: string | URL = root) {
+  return runDeno(args, cwd);
 }
 
 test("a system or a pool started while a module is imported for its actors is refused", async () => {
