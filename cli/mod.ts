@@ -74,7 +74,7 @@ export async function main(args: string[]): Promise<number> {
   return context.exitCode;
 }
 
-// Installed as the `troupe` command (`deno install -g -A -n troupe jsr:@troupe/troupe/cli`), this
+// Installed as the `troupe` command (`deno install -g -A -n troupe ./cli/mod.ts`), this
 // module is the program itself.
 if (import.meta.main) {
   main(Deno.args).then((code) => Deno.exit(code));

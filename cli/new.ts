@@ -1,8 +1,8 @@
 // `troupe new DIR`: scaffolds a small supervised worker app that passes its own tests.
 
 import type { Command } from "npm:@commander-js/extra-typings@15.1.0";
-import { basename, join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { basename, join, relative, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
 import meta from "../deno.json" with { type: "json" };
 import { CliError, type Context, isTty, palette, reportError, write } from "./_output.ts";
 
@@ -13,12 +13,12 @@ export function registerNew(program: Command, context: Context): void {
     .argument("<dir>", "where to create it; must not exist or be empty")
     .option(
       "--troupe <from>",
-      `where the app imports Troupe from: a jsr: specifier, or the folder or file: URL of a ` +
-        `checkout (default: ${DEFAULT_TROUPE})`,
+      "where the app imports Troupe from: the folder or file: URL of a checkout, or a registry " +
+        "specifier of a published version (default: where this command runs from)",
     )
     .action(async (dir, options) => {
       try {
-        context.exitCode = await scaffold(dir, options.troupe ?? DEFAULT_TROUPE);
+        context.exitCode = await scaffold(dir, options.troupe ?? defaultTroupe());
       } catch (error) {
         reportError(error);
         context.exitCode = error instanceof CliError ? error.code : 1;
@@ -26,29 +26,35 @@ export function registerNew(program: Command, context: Context): void {
     });
 }
 
-/** Where a new app imports Troupe from unless told otherwise: the published package. */
-export const DEFAULT_TROUPE = `jsr:@troupe/troupe@^${meta.version}`;
+/**
+ * Where a new app imports Troupe from unless told otherwise: the checkout this command runs from
+ * (a folder), or, when the command was loaded from the registry, that published version.
+ */
+export function defaultTroupe(moduleUrl: string = import.meta.url): string {
+  const url = new URL(moduleUrl);
+  if (url.protocol === "file:") return fileURLToPath(new URL("..", url));
+  return `jsr:@troupe/troupe@^${meta.version}`;
+}
 
 /**
- * The import map entries of a new app for Troupe and its command: `from` is a `jsr:` or `npm:`
- * specifier of the package, or the folder (or `file:` URL) of a checkout, for working on Troupe.
+ * The import map entries of a new app in `appDir` for Troupe and its command: `from` is a registry
+ * specifier (`jsr:`, `npm:`) of the package, or the folder (or `file:` URL) of a checkout, which is
+ * written relative to the app so that no absolute path of this machine is pinned.
  */
-export function troupeImports(from: string): Record<string, string> {
+export function troupeImports(from: string, appDir: string): Record<string, string> {
   if (/^(jsr|npm):/.test(from)) {
     return { "@troupe/troupe": from, "@troupe/troupe/cli": `${from}/cli` };
   }
-  const root = /^file:/.test(from) ? new URL(from) : pathToFileURL(resolve(Deno.cwd(), from));
-  const folder = new URL(root.href.endsWith("/") ? root.href : `${root.href}/`);
-  return {
-    "@troupe/troupe": new URL("mod.ts", folder).href,
-    "@troupe/troupe/cli": new URL("cli/mod.ts", folder).href,
-  };
+  const folder = /^file:/.test(from) ? fileURLToPath(from) : resolve(Deno.cwd(), from);
+  const path = relative(resolve(Deno.cwd(), appDir), folder).split(sep).join("/") || ".";
+  const prefix = path === "." || path.startsWith("../") ? path : `./${path}`;
+  return { "@troupe/troupe": `${prefix}/mod.ts`, "@troupe/troupe/cli": `${prefix}/cli/mod.ts` };
 }
 
-/** The files of a new app, by relative path. */
-export function appFiles(name: string, from: string = DEFAULT_TROUPE): Record<string, string> {
+/** The files of a new app in `appDir`, by relative path. */
+export function appFiles(name: string, appDir: string, from: string): Record<string, string> {
   const config = {
-    imports: { ...troupeImports(from), zod: meta.imports.zod },
+    imports: { ...troupeImports(from, appDir), zod: meta.imports.zod },
     nodeModulesDir: "auto",
     unstable: ["worker-options"],
     tasks: {
@@ -80,7 +86,7 @@ async function scaffold(dir: string, from: string): Promise<number> {
   }
   await Deno.mkdir(path, { recursive: true });
   const name = basename(path);
-  for (const [file, text] of Object.entries(appFiles(name, from))) {
+  for (const [file, text] of Object.entries(appFiles(name, path, from))) {
     await Deno.writeTextFile(join(path, file), text);
   }
   const c = palette(isTty());

@@ -1,7 +1,8 @@
 // The `troupe` command, run for real as a subprocess.
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { ActorSystem } from "../mod.ts";
-import { dirname } from "node:path";
+import { dirname, relative, sep } from "node:path";
+import { defaultTroupe, troupeImports } from "../cli/new.ts";
 import { runDeno, spawnLines } from "./_helpers.ts";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -229,14 +230,15 @@ Deno.test("new scaffolds an app whose own tests pass, and refuses a non-empty di
   const parent = await Deno.makeTempDir({ prefix: "troupe_new_" });
   try {
     const dir = `${parent}/my-app`;
-    // For this test the app imports the checkout; by default it imports the published package.
-    const created = await troupe(["new", dir, "--troupe", root]);
+    // As a newcomer runs it: the app imports the checkout this command runs from.
+    const created = await troupe(["new", dir]);
     equal(created.code, 0, created.stderr);
     const files = [...Deno.readDirSync(dir)].map((entry) => entry.name).sort();
     deepEqual(files, ["README.md", "app.ts", "app_test.ts", "deno.json", "main.ts"]);
     const config = JSON.parse(await Deno.readTextFile(`${dir}/deno.json`));
-    equal(config.imports["@troupe/troupe"], new URL("../mod.ts", import.meta.url).href);
-    equal(config.imports["@troupe/troupe/cli"], new URL("../cli/mod.ts", import.meta.url).href);
+    const checkout = relative(dir, root).split(sep).join("/");
+    equal(config.imports["@troupe/troupe"], `${checkout}/mod.ts`);
+    equal(config.imports["@troupe/troupe/cli"], `${checkout}/cli/mod.ts`);
     equal(config.nodeModulesDir, "auto");
     deepEqual(config.unstable, ["worker-options"]);
     const test = await deno(["task", "test"], dir);
@@ -255,27 +257,33 @@ Deno.test("new scaffolds an app whose own tests pass, and refuses a non-empty di
   }
 });
 
-Deno.test("new imports the published package by default, never a path of this machine", async () => {
-  const { default: meta } = await import("../deno.json", { with: { type: "json" } });
+Deno.test("new imports its checkout by a relative path, never an absolute path of this machine", async () => {
   const parent = await Deno.makeTempDir({ prefix: "troupe_new_" });
   try {
     const created = await troupe(["new", `${parent}/app`]);
     equal(created.code, 0, created.stderr);
     const config = JSON.parse(await Deno.readTextFile(`${parent}/app/deno.json`));
-    deepEqual(config.imports, {
-      "@troupe/troupe": `jsr:@troupe/troupe@^${meta.version}`,
-      "@troupe/troupe/cli": `jsr:@troupe/troupe@^${meta.version}/cli`,
-      zod: meta.imports.zod,
-    });
     equal(config.tasks.troupe, "deno run -A @troupe/troupe/cli");
     for (const entry of Deno.readDirSync(`${parent}/app`)) {
       const text = await Deno.readTextFile(`${parent}/app/${entry.name}`);
       equal(text.includes("file:"), false, `${entry.name} names a file: URL`);
-      equal(text.includes(root), false, `${entry.name} names this checkout`);
+      // An absolute path starts a string or a word; the relative one only contains it.
+      const absolute = new RegExp(`(^|["'\\s])${root.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`);
+      equal(absolute.test(text), false, `${entry.name} names this checkout's absolute path`);
     }
   } finally {
     await Deno.remove(parent, { recursive: true });
   }
+});
+
+Deno.test("a troupe loaded from the registry scaffolds apps that import that version", async () => {
+  const { default: meta } = await import("../deno.json", { with: { type: "json" } });
+  const from = defaultTroupe(`https://jsr.io/@troupe/troupe/${meta.version}/cli/new.ts`);
+  deepEqual(troupeImports(from, "/anywhere/app"), {
+    "@troupe/troupe": `jsr:@troupe/troupe@^${meta.version}`,
+    "@troupe/troupe/cli": `jsr:@troupe/troupe@^${meta.version}/cli`,
+  });
+  equal(defaultTroupe(new URL("../cli/new.ts", import.meta.url).href), root);
 });
 
 Deno.test("the cli module installs as the troupe command, which runs apps; examples and bench need a checkout", async () => {

@@ -108,24 +108,20 @@ async function readmeBlocks(): Promise<{ heading: string; code: string }[]> {
   return blocks;
 }
 
-/** A README block with the package specifiers pointing at this checkout and the pinned zod. */
-function local(code: string): string {
-  const { href } = new URL("mod.ts", root);
-  return code.replaceAll('"jsr:@troupe/troupe"', JSON.stringify(href))
-    .replaceAll('"npm:zod@4"', '"npm:zod@4.6.7"');
-}
+/** The checkout's deno.json: it maps `@troupe/troupe` (the package itself) and `zod`. */
+const config = new URL("deno.json", root).pathname;
 
 test("the README's quick start type-checks and runs as written", async () => {
   const blocks = await readmeBlocks();
   deepEqual(blocks.map((block) => block.heading), ["Quick start", "Patterns from Python, typed"]);
   const dir = await Deno.makeTempDir({ prefix: "troupe_readme_" });
   try {
-    await Deno.writeTextFile(`${dir}/app.ts`, local(blocks[0].code));
-    // As the README says, in a folder of its own: no deno.json, no import map.
-    const checked = await deno(["check", "--no-config", "app.ts"], dir);
+    // Verbatim, resolved through the checkout's deno.json, as the README says.
+    await Deno.writeTextFile(`${dir}/app.ts`, blocks[0].code);
+    const checked = await deno(["check", "--config", config, "app.ts"], dir);
     equal(checked.code, 0, checked.stderr);
     const ran = await deno(
-      ["run", "-A", "--unstable-worker-options", "--no-config", "app.ts"],
+      ["run", "-A", "--unstable-worker-options", "--config", config, "app.ts"],
       dir,
     );
     equal(ran.code, 0, ran.stderr);
@@ -143,9 +139,9 @@ test("the README's pool snippet type-checks against the test tasks", async () =>
     const tasks = new URL("tests/fixtures/tasks.ts", root).href;
     await Deno.writeTextFile(
       `${dir}/patterns.ts`,
-      local(patterns.code).replaceAll('"./tasks.ts"', JSON.stringify(tasks)),
+      patterns.code.replaceAll('"./tasks.ts"', JSON.stringify(tasks)),
     );
-    const checked = await deno(["check", "--no-config", "patterns.ts"], dir);
+    const checked = await deno(["check", "--config", config, "patterns.ts"], dir);
     equal(checked.code, 0, checked.stderr);
   } finally {
     await Deno.remove(dir, { recursive: true });
