@@ -13,8 +13,6 @@ import type { ActorContext, ActorLogger, DeliveryInfo } from "./context.ts";
 import type { ActorRef } from "./ref.ts";
 import { SlotWriter } from "./_slot.ts";
 
-export { formatIssues };
-
 /** One message kind, resolved once per definition. */
 export interface KindEntry {
   readonly kind: string;
