@@ -24,9 +24,18 @@ import {
 import type { Deadlines } from "../_util.ts";
 import { Deque } from "../_util.ts";
 import { Mailbox, type OverflowPolicy } from "../mailbox/mailbox.ts";
-import { depthError, readsWithin, revive, withinDepth } from "../mailbox/codec.ts";
+import {
+  depthError,
+  isRefData,
+  readsWithin,
+  type RefData,
+  revive,
+  type ReviveContext,
+  withinDepth,
+} from "../mailbox/codec.ts";
 import {
   deserializeError,
+  DOWN_INDEX,
   REPLY_INVALID,
   REPLY_OK,
   type SerializedError,
@@ -35,9 +44,18 @@ import {
   type ToHost,
 } from "../mailbox/wire.ts";
 import { type KindEntry, kindTable, validate, validateReply } from "./cell.ts";
-import type { ActorDefinition, Protocol } from "./define.ts";
+import type { ActorDefinition, ActorDown, Protocol } from "./define.ts";
+import { definitionKey } from "./define.ts";
 import type { Endpoint, EndpointMember } from "./endpoint.ts";
-import type { ActorRef, AskOptions, SendOptions, StopOptions, TellOptions } from "./ref.ts";
+import type {
+  ActorExit,
+  ActorRef,
+  AskOptions,
+  RefStatus,
+  SendOptions,
+  StopOptions,
+  TellOptions,
+} from "./ref.ts";
 import { newSlot, readSlot, resetSlot, type SlotReading, STOP, wallNow } from "./_slot.ts";
 
 /** Where an actor runs. */
@@ -109,6 +127,27 @@ export interface ActorOwner {
    * restart is needed, but the failure is a crash to report.
    */
   handlerFailed?(actor: ActorCore, error: Error): void;
+  /** `ctx.spawn`: starts a child (a validated child spec) supervised by this actor. */
+  spawnChild?(spec: unknown): Promise<ActorRef>;
+}
+
+/**
+ * What the system offers its actors' calls from guests: refs by their cloned form, lookups and
+ * children. One per system.
+ */
+export interface ActorHost {
+  /** A working ref for a cloned one: the live actor's own, else a ref that is gone. */
+  resolve(data: RefData): ActorRef;
+  /** The host side of the actor a ref names, while it is alive in this system. */
+  core(uid: string): ActorCore | undefined;
+  /** How the actor a ref names ended, when the system still remembers it. */
+  ended(uid: string): ActorExit | undefined;
+  /** `ctx.lookup`: the actor at `path`, which must be of the definition `def` (`url#name`). */
+  lookup(path: string, def: string): ActorRef;
+  /** `ctx.spawn`: a child of `parent`, of the definition `def` (`url#name`). */
+  spawn(parent: ActorCore, def: string, options: Record<string, unknown>): Promise<ActorRef>;
+  /** A message to a ref that is gone, as the system reports it. */
+  deadLetter(letter: DeadLetter): void;
 }
 
 /** Per-actor figures for `system.stats()`. */
@@ -151,6 +190,19 @@ interface Envelope {
   sentAt: number;
 }
 
+/** The entry of a watched actor's end in the mailbox: `onDown` runs for it, in mailbox order. */
+const DOWN_ENTRY: KindEntry = {
+  kind: "onDown",
+  index: DOWN_INDEX,
+  ask: false,
+  request: undefined as unknown as KindEntry["request"],
+  reply: undefined,
+};
+
+/** A random prefix per thread and a counter: a spawn's uid, unique across threads and hosts. */
+const UID_PREFIX = crypto.randomUUID().slice(0, 8);
+let nextUid = 1;
+
 /** At most this many delivery frames per actor travel unacknowledged: later messages batch up. */
 const MAX_FRAMES_IN_FLIGHT = 2;
 
@@ -170,6 +222,10 @@ export class ActorCore implements EndpointMember {
   readonly args: unknown;
   readonly options: ActorOptions;
   readonly ref: ActorRef;
+  /** The spawn's unique id: refs carry it, and it never names a later actor at the same path. */
+  readonly uid: string = `${UID_PREFIX}.${nextUid++}`;
+  /** The actor that spawned this one with `ctx.spawn` (`ctx.parent`). */
+  parent: ActorRef | undefined;
   /**
    * The cell's shared slot (`_slot.ts`), new for each cell: the flag behind `ctx.shouldStop()`,
    * the seqs the guest started and finished last, and when the running one started.
@@ -211,6 +267,18 @@ export class ActorCore implements EndpointMember {
   #overdueTimer: ReturnType<typeof setTimeout> | undefined;
   /** When the ledger last shrank (`performance.now()`). */
   #lastAckAt = 0;
+  readonly #host: ActorHost;
+  /** Revives the refs that guests send as this system's refs. */
+  readonly #refs: ReviveContext;
+  /** The actors watching this one, each told once when it is gone for good. */
+  readonly #watchers = new Set<ActorCore>();
+  /** The actors this one watches. */
+  readonly #watching = new Set<ActorCore>();
+  /** `ctx.timers` of the current incarnation, by key. */
+  readonly #timers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Whether the last incarnation ended in a crash (the end is then `"crashed"`). */
+  #crashedLast = false;
+  #end: ActorExit | undefined;
 
   constructor(
     def: ActorDefinition,
@@ -220,8 +288,20 @@ export class ActorCore implements EndpointMember {
     owner: ActorOwner,
     acquire: (actor: ActorCore) => Endpoint,
     deadlines: Deadlines,
+    host: ActorHost,
   ) {
     this.#deadlines = deadlines;
+    this.#host = host;
+    this.#refs = {
+      ref: (data) => host.resolve(data),
+      // A local guest hands over its own refs uncloned (`ctx.self`): they become the host's.
+      live: (value) => value instanceof Ref || value instanceof GoneRef ? value : host.resolve({
+        "~troupe": "ref",
+        path: value.path,
+        uid: value.uid,
+        def: value.def,
+      }),
+    };
     this.#nagle = Math.max(1, Math.min(options.capacity, options.prefetch) >> 1);
     this.def = def;
     this.path = path;
@@ -236,13 +316,45 @@ export class ActorCore implements EndpointMember {
       owner: path,
       onDrop: (envelope) => this.#drop(envelope, "overflow"),
     });
-    this.ref = new Ref(this);
+    this.ref = new Ref(this) as unknown as ActorRef;
     this.#ready.promise.catch(() => {});
   }
 
   /** The lifecycle state. */
   get status(): ActorStatus {
     return this.#status;
+  }
+
+  /** The status a ref reports: a crash with a restart pending reads `"restarting"`. */
+  get refStatus(): RefStatus {
+    switch (this.#status) {
+      case "starting":
+        return this.#hasStarted ? "restarting" : "starting";
+      case "crashed":
+      case "down":
+        return "restarting";
+      default:
+        return this.#status;
+    }
+  }
+
+  /** How the actor ended, once it is gone for good. */
+  get end(): ActorExit | undefined {
+    return this.#end;
+  }
+
+  /** `ctx.spawn`: starts a child supervised by this actor (`spec` is a validated child spec). */
+  spawnChild(spec: unknown): Promise<ActorRef> {
+    if (this.#owner.spawnChild === undefined) {
+      return Promise.reject(new TypeError(`Cannot spawn from ${this.path}: it has no supervisor`));
+    }
+    return this.#owner.spawnChild(spec);
+  }
+
+  /** Resolves once the actor is gone for good, with how it ended. */
+  async exited(): Promise<ActorExit> {
+    await this.#stopped.promise;
+    return this.#end!;
   }
 
   /** The error of the last crash. */
@@ -325,6 +437,8 @@ export class ActorCore implements EndpointMember {
       maxDeliveries: this.options.delivery === "at_least_once" ? this.options.maxDeliveries : 1,
       timed: this.options.handlerTimeoutMs !== undefined,
       crash: crash === undefined ? undefined : serializeError(crash),
+      uid: this.uid,
+      parent: this.parent,
     });
   }
 
@@ -626,6 +740,7 @@ export class ActorCore implements EndpointMember {
       case "ready":
         if (this.#status !== "starting") break;
         this.#status = "running";
+        this.#crashedLast = false;
         this.#hasStarted = true;
         this.#ready.resolve();
         this.#wake();
@@ -711,10 +826,12 @@ export class ActorCore implements EndpointMember {
       if (ok && envelope.reply && !trusted) {
         // The guest validated the reply, but it is not trusted: validate it again here.
         const checked = readsWithin(value)
-          ? validateReply(this.path, envelope.entry, revive(value))
+          ? validateReply(this.path, envelope.entry, revive(value, this.#refs))
           : { ok: false as const, error: tooManyReads(this.path, envelope.entry.kind, "reply ") };
         ok = checked.ok;
         value = checked.ok ? checked.value : checked.error;
+      } else if (ok && envelope.reply && typeof value === "object" && value !== null) {
+        value = revive(value, this.#refs); // a local guest's own refs become the host's
       }
       if (envelope.reply) settle(envelope.reply, ok, value);
       else if (r[i + 1] === REPLY_INVALID) this.#deadLetter(envelope, "invalid", value as Error);
@@ -966,6 +1083,8 @@ export class ActorCore implements EndpointMember {
 
   #fail(error: Error): void {
     this.#draining?.resolve();
+    this.#cancelTimers();
+    this.#crashedLast = true;
     this.#status = "crashed";
     this.#lastError = error;
     this.#owner.crashed(this, error);
@@ -974,10 +1093,12 @@ export class ActorCore implements EndpointMember {
   #startFailed(error: Error): void {
     this.#status = "stopped";
     this.#lastError = error;
+    this.#crashedLast = true;
     this.#endpoint?.detach(this);
     this.#endpoint = undefined;
     this.#closeMailbox(error);
     this.#ready.reject(error);
+    this.#ended();
     this.#stopped.resolve();
   }
 
@@ -987,32 +1108,7 @@ export class ActorCore implements EndpointMember {
     let ok = true;
     let value: unknown;
     try {
-      if (frame.op === "stop") {
-        void this.#exit();
-      } else if (frame.invalid !== undefined) {
-        const error = deserializeError(frame.invalid);
-        if (frame.op !== "tell") throw error;
-        this.#owner.deadLetter({
-          path: this.path,
-          kind: frame.kind,
-          payload: frame.payload,
-          reason: "invalid",
-          error,
-        });
-      } else {
-        let payload = frame.payload;
-        if (endpoint?.trusted === false) {
-          if (!readsWithin(payload)) throw tooManyReads(this.path, frame.kind, "");
-          payload = revive(payload);
-        }
-        if (frame.op === "tell") {
-          this.tell(frame.kind, payload);
-        } else if (frame.op === "send") {
-          await this.send(frame.kind, payload);
-        } else {
-          value = await this.ask(frame.kind, payload, { timeoutMs: frame.timeoutMs });
-        }
-      }
+      value = await this.#serve(frame, endpoint);
     } catch (error) {
       ok = false;
       value = serializeError(error);
@@ -1021,6 +1117,196 @@ export class ActorCore implements EndpointMember {
     if (this.#endpoint === endpoint && this.id === id) {
       endpoint?.post({ t: "result", call: frame.call, ok, value });
     }
+  }
+
+  /** What a guest's call asks for, done on the host: the answer, or a throw that rejects it. */
+  async #serve(frame: Extract<ToHost, { t: "call" }>, endpoint: Endpoint | undefined) {
+    const to = frame.to;
+    switch (frame.op) {
+      case "stop":
+        if (to === undefined) {
+          void this.#exit();
+          return undefined;
+        }
+        return await this.#host.resolve(to).stop(
+          frame.timeoutMs === undefined ? undefined : { timeoutMs: frame.timeoutMs },
+        );
+      case "tell":
+      case "send":
+      case "ask": {
+        const target = to === undefined ? this.ref : this.#host.resolve(to);
+        if (frame.invalid !== undefined) {
+          const error = deserializeError(frame.invalid);
+          if (frame.op !== "tell") throw error;
+          this.#owner.deadLetter({
+            path: target.path,
+            kind: frame.kind,
+            payload: frame.payload,
+            reason: "invalid",
+            error,
+          });
+          return undefined;
+        }
+        const payload = this.#incoming(frame.payload, frame.kind, endpoint);
+        if (frame.op === "tell") return target.tell(frame.kind as never, payload as never);
+        if (frame.op === "send") return await target.send(frame.kind as never, payload as never);
+        return await target.ask(frame.kind as never, payload as never, {
+          timeoutMs: frame.timeoutMs,
+        });
+      }
+      case "stopped": {
+        const exit = await this.#host.resolve(to!).stopped();
+        return {
+          reason: exit.reason,
+          error: exit.error === undefined ? undefined : serializeError(exit.error),
+          exitCode: exit.exitCode,
+        };
+      }
+      case "watch":
+        this.#watch(to!);
+        return undefined;
+      case "unwatch": {
+        const target = this.#host.core(to!.uid);
+        if (target !== undefined) {
+          target.#watchers.delete(this);
+          this.#watching.delete(target);
+        }
+        return undefined;
+      }
+      case "lookup": {
+        const { path, def } = frame.payload as { path: unknown; def: unknown };
+        if (typeof path !== "string" || typeof def !== "string") {
+          throw new TypeError(`Cannot look up from ${this.path}: path and definition must be strings`);
+        }
+        return this.#host.lookup(path, def);
+      }
+      case "spawn": {
+        const { def, options } = this.#incoming(frame.payload, "spawn", endpoint) as {
+          def: unknown;
+          options: unknown;
+        };
+        if (typeof def !== "string" || typeof options !== "object" || options === null) {
+          throw new TypeError(`Cannot spawn from ${this.path}: a definition and options are needed`);
+        }
+        return await this.#host.spawn(this, def, options as Record<string, unknown>);
+      }
+      case "timer":
+        this.#startTimer(frame.kind, this.#incoming(frame.payload, frame.kind, endpoint));
+        return undefined;
+      case "cancel_timer": {
+        const key = (frame.payload as { key?: unknown })?.key;
+        if (typeof key === "string") this.#cancelTimer(key);
+        return undefined;
+      }
+      default:
+        throw new TypeError(`Cannot ${frame.op} from ${this.path}: not supported`);
+    }
+  }
+
+  /** A value a guest sent: checked for its reading cost when the guest is untrusted; refs revived. */
+  #incoming(value: unknown, kind: string, endpoint: Endpoint | undefined): unknown {
+    if (typeof value !== "object" || value === null) return value;
+    if (endpoint?.trusted === false && !readsWithin(value)) {
+      throw tooManyReads(this.path, kind, "");
+    }
+    return revive(value, this.#refs);
+  }
+
+  // ---- watches ------------------------------------------------------------------------------
+
+  /** `ctx.watch`: `onDown` runs once when the actor `to` names is gone for good. */
+  #watch(to: RefData): void {
+    const target = this.#host.core(to.uid);
+    if (target !== undefined && target.#status !== "stopped") {
+      if (target === this) return; // an actor does not outlive itself to hear of its own end
+      target.#watchers.add(this);
+      this.#watching.add(target);
+      return;
+    }
+    const exit = (target === undefined ? undefined : target.#end) ?? this.#host.ended(to.uid) ??
+      { reason: "stopped" as const };
+    this.down({ path: to.path, reason: exit.reason, error: exit.error });
+  }
+
+  /** Queues `onDown` for a watched actor's end, ahead of user messages (the system lane). */
+  down(down: ActorDown): void {
+    if (this.#status === "stopping" || this.#status === "stopped") return;
+    const payload = {
+      path: down.path,
+      reason: down.reason,
+      error: down.error === undefined ? undefined : serializeError(down.error),
+    };
+    this.#mailbox.pushSystem(this.#envelope(DOWN_ENTRY, payload, undefined, undefined));
+    this.#wake();
+  }
+
+  /** Gone for good: every watcher hears of it once; this actor's own watches end. */
+  #ended(): void {
+    const lastError = this.#lastError as (Error & { exitCode?: unknown }) | undefined;
+    const exit: { reason: ActorExit["reason"]; error?: Error; exitCode?: number } = this
+        .#crashedLast
+      ? { reason: "crashed", error: lastError }
+      : { reason: "stopped" };
+    if (this.options.placement === "process" && typeof lastError?.exitCode === "number") {
+      exit.exitCode = lastError.exitCode;
+    }
+    this.#end = exit;
+    this.#cancelTimers();
+    for (const target of this.#watching) target.#watchers.delete(this);
+    this.#watching.clear();
+    const watchers = [...this.#watchers];
+    this.#watchers.clear();
+    for (const watcher of watchers) {
+      watcher.#watching.delete(this);
+      watcher.down({ path: this.path, reason: exit.reason, error: exit.error });
+    }
+  }
+
+  // ---- timers -------------------------------------------------------------------------------
+
+  #startTimer(kind: string, payload: unknown): void {
+    const { key, msg, ms, every } = payload as {
+      key: unknown;
+      msg: unknown;
+      ms: unknown;
+      every: unknown;
+    };
+    const what = `Cannot start a timer of ${this.path}`;
+    if (typeof key !== "string") throw new TypeError(`${what}: key must be a string`);
+    if (typeof ms !== "number" || !Number.isFinite(ms) || ms < (every ? 1 : 0)) {
+      throw new TypeError(`${what}: ms must be a finite number, received ${ms}`);
+    }
+    // Checked now, so that a bad timer fails where it was started, and again on each send.
+    const entry = this.#entry(kind, false);
+    const checked = this.#validate(entry, msg);
+    if (!checked.ok) throw checked.error;
+    if (this.#status !== "running" && this.#status !== "starting") return;
+    this.#cancelTimer(key);
+    const fire = () => this.tell(kind, checked.value);
+    const timer = every
+      ? setInterval(fire, ms)
+      : setTimeout(() => {
+        this.#timers.delete(key);
+        fire();
+      }, ms);
+    this.#timers.set(key, timer);
+  }
+
+  #cancelTimer(key: string): void {
+    const timer = this.#timers.get(key);
+    if (timer === undefined) return;
+    this.#timers.delete(key);
+    clearTimeout(timer);
+    clearInterval(timer);
+  }
+
+  /** Every timer of the incarnation goes when it stops, crashes or restarts. */
+  #cancelTimers(): void {
+    for (const timer of this.#timers.values()) {
+      clearTimeout(timer);
+      clearInterval(timer);
+    }
+    this.#timers.clear();
   }
 
   // ---- stopping -----------------------------------------------------------------------------
@@ -1038,6 +1324,7 @@ export class ActorCore implements EndpointMember {
       return Promise.resolve();
     }
     const endpoint = this.#endpoint;
+    this.#cancelTimers();
     // A restart under way: if it ends before its `ready`, whoever awaits the restart must hear.
     const restarting = this.#status === "starting" && this.#hasStarted ? this.#ready : undefined;
     this.#recycling = this.#endIncarnation(timeoutMs).then((outcome) => {
@@ -1138,6 +1425,7 @@ export class ActorCore implements EndpointMember {
   async #stop(timeoutMs: number): Promise<void> {
     clearTimeout(this.#overdueTimer);
     this.#overdueTimer = undefined;
+    this.#cancelTimers();
     if (this.#status === "stopped") return;
     const wasStarting = this.#status === "starting";
     const wasRunning = this.#status === "running";
@@ -1154,6 +1442,7 @@ export class ActorCore implements EndpointMember {
     this.#endpoint = undefined;
     endpoint?.detach(this);
     this.#closeMailbox(new ActorStoppedError(this.path));
+    this.#ended();
     this.#stopped.resolve();
     this.#owner.stopped(this);
   }
@@ -1212,15 +1501,25 @@ function settle(reply: AskReply, ok: boolean, value: unknown): void {
 }
 
 /** The public face of an actor: only the `ActorRef` methods. */
-class Ref<P extends Protocol> implements ActorRef<P> {
+class Ref<P extends Protocol> {
+  // Own fields are exactly a ref's cloned form (plus its status, read when it is cloned): the
+  // methods live on the prototype, so structured clone and the pipe carry a ref as data.
+  declare readonly "~troupe": "ref";
+  declare readonly path: string;
+  declare readonly uid: string;
+  declare readonly def: string;
+  declare readonly status: RefStatus;
   readonly #core: ActorCore;
 
   constructor(core: ActorCore) {
     this.#core = core;
-  }
-
-  get path(): string {
-    return this.#core.path;
+    Object.defineProperties(this, {
+      "~troupe": { value: "ref", enumerable: true },
+      path: { value: core.path, enumerable: true },
+      uid: { value: core.uid, enumerable: true },
+      def: { value: definitionKey(core.def), enumerable: true },
+      status: { get: () => core.refStatus, enumerable: true },
+    });
   }
 
   tell(kind: string, msg: unknown, options?: TellOptions): void {
@@ -1239,4 +1538,60 @@ class Ref<P extends Protocol> implements ActorRef<P> {
   stop(options?: StopOptions): Promise<void> {
     return this.#core.stop(options);
   }
+
+  stopped(): Promise<ActorExit> {
+    return this.#core.exited();
+  }
+}
+
+/**
+ * A ref whose actor is gone (or was never in this system): it behaves as the ref of a stopped
+ * actor does. Tells are dead letters, sends and asks reject with `ActorStoppedError`.
+ */
+export class GoneRef {
+  declare readonly "~troupe": "ref";
+  declare readonly path: string;
+  declare readonly uid: string;
+  declare readonly def: string;
+  readonly status: RefStatus = "stopped";
+  readonly #exit: ActorExit;
+  readonly #deadLetter: (letter: DeadLetter) => void;
+
+  constructor(data: RefData, exit: ActorExit, deadLetter: (letter: DeadLetter) => void) {
+    Object.defineProperties(this, {
+      "~troupe": { value: "ref", enumerable: true },
+      path: { value: data.path, enumerable: true },
+      uid: { value: data.uid, enumerable: true },
+      def: { value: data.def, enumerable: true },
+    });
+    this.#exit = exit;
+    this.#deadLetter = deadLetter;
+  }
+
+  tell(kind: string, msg: unknown): void {
+    const error = new ActorStoppedError(this.path);
+    this.#deadLetter({ path: this.path, kind, payload: msg, reason: "stopped", error });
+  }
+
+  send(): Promise<void> {
+    return Promise.reject(new ActorStoppedError(this.path));
+  }
+
+  // deno-lint-ignore no-explicit-any
+  ask(): Promise<any> {
+    return Promise.reject(new ActorStoppedError(this.path));
+  }
+
+  stop(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  stopped(): Promise<ActorExit> {
+    return Promise.resolve(this.#exit);
+  }
+}
+
+/** Whether a value is a ref this thread's host made (live, not a guest's). */
+export function isHostRef(value: unknown): boolean {
+  return value instanceof Ref || value instanceof GoneRef;
 }

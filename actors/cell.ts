@@ -7,11 +7,29 @@
 
 import { InvalidMessageError } from "../errors.ts";
 import { formatIssues } from "../_util.ts";
-import type { ActorDefinition, Schema } from "./define.ts";
-import { isAsk } from "./define.ts";
-import type { ActorContext, ActorLogger, DeliveryInfo } from "./context.ts";
-import type { ActorRef } from "./ref.ts";
+import { isRefData, type RefData } from "../mailbox/codec.ts";
+import type { CallOp } from "../mailbox/wire.ts";
+import type { ActorDefinition, ActorDown, Schema } from "./define.ts";
+import { definitionKey, isActorDefinition, isAsk } from "./define.ts";
+import type { ActorContext, ActorLogger, ActorTimers, DeliveryInfo } from "./context.ts";
+import type { ActorRef, AskOptions } from "./ref.ts";
 import { SlotWriter } from "./_slot.ts";
+
+/** What a cell's context asks of the guest it runs in. */
+export interface CellServices {
+  /** `ctx.self`. */
+  readonly self: ActorRef;
+  /** `ctx.parent`. */
+  readonly parent: ActorRef | undefined;
+  /** Sends a `call` frame to the host for this actor and resolves with the answer. */
+  call(
+    op: CallOp,
+    kind: string,
+    payload: unknown,
+    options?: AskOptions,
+    to?: RefData,
+  ): Promise<unknown>;
+}
 
 /** One message kind, resolved once per definition. */
 export interface KindEntry {
@@ -106,7 +124,9 @@ export class ActorCell {
   /** This incarnation's shared slot: the stop flag, and what runs since when. */
   readonly slot: SlotWriter;
   readonly #args: unknown;
-  readonly #self: ActorRef;
+  readonly #services: CellServices;
+  /** Counts incarnations: a context's timers and watches act only while theirs is current. */
+  #incarnation = 0;
   /** `ctx.delivery` of a first attempt, shared by every such message. */
   readonly #first: DeliveryInfo;
   #delivery: DeliveryInfo;
@@ -120,7 +140,7 @@ export class ActorCell {
     path: string,
     args: unknown,
     slot: SharedArrayBuffer,
-    self: ActorRef,
+    services: CellServices,
     maxDeliveries = 1,
     timed = false,
   ) {
@@ -129,7 +149,7 @@ export class ActorCell {
     this.kinds = kindTable(def);
     this.#args = args;
     this.slot = new SlotWriter(slot, timed);
-    this.#self = self;
+    this.#services = services;
     this.#first = Object.freeze({ attempt: 1, maxDeliveries });
     this.#delivery = this.#first;
     this.#handlers = def.handlers as unknown as Record<string, AnyHandler>;
@@ -138,6 +158,7 @@ export class ActorCell {
 
   /** Builds the state with `init`; after a crash, also runs `onRestart` with its error. */
   async start(crash?: Error): Promise<void> {
+    this.#incarnation++;
     this.#controller = new AbortController();
     this.#ctx = this.#context();
     const init = this.def.init as (args: unknown, ctx: ActorContext) => unknown;
@@ -160,8 +181,17 @@ export class ActorCell {
     return this.#handlers[entry.kind](this.#state, msg, this.#ctx);
   }
 
-  /** Aborts this incarnation's `signal` (on crash or stop). */
+  /** Runs `onDown` for a watched actor that is gone; nothing when the definition has none. */
+  down(down: ActorDown): unknown {
+    const onDown = this.def.onDown as
+      | ((s: unknown, d: ActorDown, c: ActorContext) => unknown)
+      | undefined;
+    return onDown?.(this.#state, down, this.#ctx);
+  }
+
+  /** Aborts this incarnation's `signal` (on crash or stop); its timers go with it on the host. */
   abort(reason: unknown): void {
+    this.#incarnation++;
     this.#controller.abort(reason);
   }
 
@@ -176,18 +206,79 @@ export class ActorCell {
 
   #context(): ActorContext {
     const slot = this.slot;
+    const services = this.#services;
+    const path = this.path;
+    const incarnation = this.#incarnation;
     // deno-lint-ignore no-this-alias
     const cell = this;
+    const current = () => cell.#incarnation === incarnation;
+    const quiet = (op: CallOp, payload: unknown, to?: RefData) => {
+      if (current()) services.call(op, "", payload, undefined, to).catch(() => {});
+    };
+    const target = (ref: unknown, what: string): RefData => {
+      if (!isRefData(ref)) throw new TypeError(`Cannot ${what} from ${path}: not an actor ref`);
+      return { "~troupe": "ref", path: ref.path, uid: ref.uid, def: ref.def };
+    };
     return {
-      self: this.#self,
-      path: this.path,
+      self: services.self,
+      parent: services.parent,
+      path,
       signal: this.#controller.signal,
       shouldStop: () => slot.stopping,
       working: () => slot.working(),
       get delivery() {
         return cell.#delivery;
       },
-      log: logger(this.path),
+      log: logger(path),
+      lookup(def, where) {
+        if (!isActorDefinition(def)) {
+          return Promise.reject(new TypeError(`Cannot look up ${where} from ${path}: not a definition`));
+        }
+        return services.call("lookup", "", { path: where, def: definitionKey(def) }) as Promise<
+          // deno-lint-ignore no-explicit-any
+          any
+        >;
+      },
+      spawn(def, ...[options]) {
+        if (!isActorDefinition(def)) {
+          return Promise.reject(new TypeError(`Cannot spawn from ${path}: not a definition`));
+        }
+        const payload = { def: definitionKey(def), options: options ?? {} };
+        // deno-lint-ignore no-explicit-any
+        return services.call("spawn", "", payload) as Promise<any>;
+      },
+      watch: (ref) => quiet("watch", null, target(ref, "watch")),
+      unwatch: (ref) => quiet("unwatch", null, target(ref, "unwatch")),
+      timers: this.#timers(current, quiet),
+    };
+  }
+
+  #timers(
+    current: () => boolean,
+    quiet: (op: CallOp, payload: unknown) => void,
+  ): ActorTimers {
+    const start = (key: string, kind: string, msg: unknown, ms: number, every: boolean) => {
+      const what = `Cannot start timer "${key}" of ${this.path}`;
+      if (typeof key !== "string") throw new TypeError(`${what}: key must be a string`);
+      if (typeof ms !== "number" || !Number.isFinite(ms) || ms < (every ? 1 : 0)) {
+        throw new TypeError(
+          `${what}: ms must be a finite number of at least ${every ? 1 : 0}, received ${ms}`,
+        );
+      }
+      const entry = this.kinds.find((k) => k.kind === kind);
+      if (entry === undefined || entry.ask) {
+        throw new TypeError(`${what}: "${kind}" is not a tell of the protocol`);
+      }
+      const checked = validate(this.path, entry, msg);
+      if (!checked.ok) throw checked.error;
+      if (current()) {
+        this.#services.call("timer", kind, { key, msg: checked.value, ms, every }).catch(() => {});
+      }
+    };
+    return {
+      once: (key, kind, msg, ms) => start(key, kind, msg, ms, false),
+      every: (key, kind, msg, ms) => start(key, kind, msg, ms, true),
+      cancel: (key) => quiet("cancel_timer", { key }),
     };
   }
 }

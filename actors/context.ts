@@ -4,8 +4,53 @@
  * @module
  */
 
-import type { Protocol } from "./define.ts";
+import type { ActorDefinition, Protocol, TellKeys } from "./define.ts";
+import type { In } from "./define.ts";
 import type { ActorRef } from "./ref.ts";
+
+/**
+ * Options of `ctx.spawn`: those of `system.spawn` (placement, mailbox, delivery, timeouts,
+ * permissions…), validated on the host the same way.
+ */
+export interface ChildSpawnOptions<A = unknown> {
+  /** The child's name: its path is `${ctx.path}/${name}`. Defaults to the definition's name. */
+  name?: string;
+  /** What the child's `init` receives; refs in it arrive working. */
+  args?: A;
+  /**
+   * `"transient"` (default: restarted after a crash, not after a normal stop), `"permanent"` or
+   * `"temporary"`.
+   */
+  restart?: "permanent" | "transient" | "temporary";
+  /** Where the child runs: `"worker"` (default), `"local"` (the host's thread), `"shared"`, `"process"`. */
+  placement?: "local" | "worker" | "shared" | "process";
+  /** Any other option `system.spawn` takes (`mailbox`, `delivery`, `askTimeoutMs`, …). */
+  [option: string]: unknown;
+}
+
+/**
+ * Timers that send this actor a message of its own protocol later (Akka's `TimerScheduler`). They
+ * live on the host, next to the mailbox, so fake time in tests drives them; their messages join
+ * the mailbox and are validated like any other. A key names one timer: starting a timer under a
+ * key cancels the earlier one. Every timer is cancelled when the incarnation that started it
+ * stops or crashes.
+ *
+ * @typeParam P The actor's protocol.
+ */
+export interface ActorTimers<P extends Protocol = Protocol> {
+  /**
+   * Sends `kind` with `msg` once, after `ms` milliseconds.
+   *
+   * @throws {TypeError} When `kind` is not a tell of the protocol, or `ms` is not a finite number
+   * of at least 0.
+   * @throws {InvalidMessageError} When `msg` does not match the kind's schema.
+   */
+  once<K extends TellKeys<P>>(key: string, kind: K, msg: In<P[K]>, ms: number): void;
+  /** Sends `kind` with `msg` every `ms` milliseconds (at least 1), first after `ms`. */
+  every<K extends TellKeys<P>>(key: string, kind: K, msg: In<P[K]>, ms: number): void;
+  /** Cancels the timer under `key`, if any. */
+  cancel(key: string): void;
+}
 
 /** A logger that prefixes each line with the actor's path. */
 export interface ActorLogger {
@@ -88,4 +133,40 @@ export interface ActorContext<P extends Protocol = Protocol> {
   readonly delivery: DeliveryInfo;
   /** Logs with the actor's path as prefix. */
   readonly log: ActorLogger;
+  /** The actor that spawned this one with `ctx.spawn`; `undefined` under a supervisor. */
+  readonly parent: ActorRef | undefined;
+  /**
+   * Finds the actor at `path`, as `system.lookup` does, from any placement (a round trip to the
+   * host, hence a promise).
+   *
+   * @throws {TypeError} When no actor runs at `path`, or it is of another definition.
+   */
+  lookup<Q extends Protocol, A, S>(def: ActorDefinition<Q, A, S>, path: string): Promise<ActorRef<Q>>;
+  /**
+   * Spawns a child supervised by this actor, at `${ctx.path}/${name}`, in any placement. The
+   * child is restarted per its `restart` type; it is stopped before this actor stops, and when
+   * this actor restarts (as Akka's `preRestart` does). Children that crash more often than the
+   * default restart intensity allows (3 in 5 s) make this actor crash. The child's module must be
+   * imported on the host (a guest cannot make the host load code): importing it from this
+   * actor's module is enough.
+   *
+   * @throws {TypeError} When an option is invalid, the name is taken, or the definition is not
+   * known on the host.
+   * @throws {SpawnError} When the child's `init` fails.
+   */
+  spawn<Q extends Protocol, A, S>(
+    def: ActorDefinition<Q, A, S>,
+    ...options: undefined extends A ? [options?: ChildSpawnOptions<A>]
+      : [options: ChildSpawnOptions<A> & { args: A }]
+  ): Promise<ActorRef<Q>>;
+  /**
+   * Watches another actor (Erlang's `monitor`, Akka's `watch`): when it is gone for good, this
+   * actor's `onDown` runs with `{ path, reason, error? }`, once. Watching an actor that is gone
+   * already reports at once. Restarts of either side keep the watch.
+   */
+  watch(ref: ActorRef): void;
+  /** Stops watching; an `onDown` already queued still runs. */
+  unwatch(ref: ActorRef): void;
+  /** Timers that send this actor messages later; see {@linkcode ActorTimers}. */
+  readonly timers: ActorTimers<P>;
 }

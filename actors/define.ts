@@ -124,6 +124,22 @@ export interface ActorSpec<P extends Protocol, A, S> {
   onStop?: (state: S, ctx: ActorContext<P>) => void | Promise<void>;
   /** Runs after a crash, on the fresh state that `init` returned, with the crash's error. */
   onRestart?: (state: S, error: Error, ctx: ActorContext<P>) => void | Promise<void>;
+  /**
+   * Runs when an actor this one watches (`ctx.watch(ref)`) is gone for good: stopped, or crashed
+   * and not restarted. Restarts are not ends. It runs in mailbox order, as a message would, once
+   * per watch.
+   */
+  onDown?: (state: S, down: ActorDown, ctx: ActorContext<P>) => void | Promise<void>;
+}
+
+/** What `onDown` learns of a watched actor that is gone for good. */
+export interface ActorDown {
+  /** The watched actor's path. */
+  readonly path: string;
+  /** `"stopped"`, or `"crashed"` when it crashed and was not restarted. */
+  readonly reason: "stopped" | "crashed";
+  /** The crash, for `"crashed"`. */
+  readonly error?: Error;
 }
 
 /**
@@ -183,7 +199,7 @@ export function defineActor<P extends Protocol, A, S>(
   if (typeof spec !== "object" || spec === null) {
     throw new TypeError("Cannot define actor: spec must be an object");
   }
-  const { name, url, protocol, init, handlers, onStop, onRestart } = spec;
+  const { name, url, protocol, init, handlers, onStop, onRestart, onDown } = spec;
   if (typeof name !== "string" || name.length === 0) {
     throw new TypeError(`Cannot define actor: name must be a non-empty string, received ${name}`);
   }
@@ -221,11 +237,57 @@ export function defineActor<P extends Protocol, A, S>(
   if (onRestart !== undefined && typeof onRestart !== "function") {
     throw new TypeError(`${where}: onRestart must be a function`);
   }
-  return Object.freeze({
+  if (onDown !== undefined && typeof onDown !== "function") {
+    throw new TypeError(`${where}: onDown must be a function`);
+  }
+  const def = Object.freeze({
     ...spec,
     "~troupe": "actor" as const,
     kinds: Object.freeze(kinds),
   });
+  const key = definitionKey(def);
+  if (!known.has(key)) known.set(key, def as unknown as ActorDefinition);
+  return def;
+}
+
+/** Every definition made in this thread, by `url#name`: the first one made under a key. */
+const known = new Map<string, ActorDefinition>();
+
+/**
+ * The key that names a definition across threads and processes: `${url}#${name}`. Refs carry it,
+ * and `refOf` schemas check it.
+ *
+ * @param def An actor definition.
+ * @returns Its `url#name`.
+ *
+ * @example
+ * ```ts
+ * import { defineActor } from "@troupe/troupe";
+ * import { definitionKey } from "@troupe/troupe/actors";
+ * import { z } from "zod";
+ * import { equal } from "node:assert/strict";
+ *
+ * const Echo = defineActor({
+ *   name: "echo",
+ *   url: import.meta.url,
+ *   protocol: { ping: z.object({}) },
+ *   init: () => ({}),
+ *   handlers: { ping() {} },
+ * });
+ * equal(definitionKey(Echo), `${import.meta.url}#echo`);
+ * ```
+ */
+export function definitionKey(def: { readonly url: string; readonly name: string }): string {
+  return `${def.url}#${def.name}`;
+}
+
+/**
+ * The definition made in this thread under `url#name`, if any: how the host finds the definition
+ * of a child an actor spawns from a guest (only definitions whose module this thread imported
+ * can be spawned that way).
+ */
+export function knownDefinition(key: string): ActorDefinition | undefined {
+  return known.get(key);
 }
 
 /**

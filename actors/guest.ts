@@ -11,10 +11,18 @@
  */
 
 import { Deque } from "../_util.ts";
-import { depthError, revive, withinDepth } from "../mailbox/codec.ts";
+import {
+  depthError,
+  type RefData,
+  revive,
+  type ReviveContext,
+  withinDepth,
+} from "../mailbox/codec.ts";
 // Registers the revivers of SharedEvent and SharedQueue with the codec.
 import "../mailbox/shared_event.ts";
 import {
+  type CallOp,
+  DOWN_INDEX,
   REPLY_ERROR,
   REPLY_INVALID,
   REPLY_OK,
@@ -24,10 +32,12 @@ import {
   type ToHost,
 } from "../mailbox/wire.ts";
 import { deserializeError } from "../mailbox/wire.ts";
-import { InvalidMessageError } from "../errors.ts";
+import { ActorStoppedError, InvalidMessageError } from "../errors.ts";
 import { ActorCell, type KindEntry, kindTable, validate, validateReply } from "./cell.ts";
-import type { ActorDefinition, Protocol } from "./define.ts";
-import type { ActorRef, AskOptions, SendOptions, TellOptions } from "./ref.ts";
+import type { ActorDefinition, ActorDown } from "./define.ts";
+import { definitionKey } from "./define.ts";
+import type { ActorRef, AskOptions } from "./ref.ts";
+import { asRef, GuestRef, type RefCaller } from "./_guest_ref.ts";
 
 type Deliver = Extract<ToGuest, { t: "deliver" }>;
 
@@ -55,10 +65,19 @@ interface Slot {
   starting: Promise<unknown> | undefined;
   /** The host gave up on this cell (a handler overran its time): it answers nothing any more. */
   fenced: boolean;
+  /** Revives the refs this actor receives as refs that reach the host on its behalf. */
+  readonly refs: ReviveContext;
+}
+
+interface PendingCall {
+  /** The actor that made the call: its calls fail when it leaves this guest. */
+  readonly from: number;
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
 }
 
 /** Runs the cells of one worker, subprocess or thread. */
-export class Guest {
+export class Guest implements RefCaller {
   readonly #port: GuestPort;
   readonly #slots = new Map<number, Slot>();
   #out: ToHost[] = [];
@@ -68,7 +87,7 @@ export class Guest {
   #nextCall = 1;
   /** Set when the guest is going away (exit, fault): no message starts any more. */
   #halted = false;
-  readonly #calls = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
+  readonly #calls = new Map<number, PendingCall>();
 
   constructor(port: GuestPort) {
     this.#port = port;
@@ -110,8 +129,11 @@ export class Guest {
           const call = this.#calls.get(frame.call);
           this.#calls.delete(frame.call);
           if (call === undefined) break;
-          if (frame.ok) call.resolve(frame.value);
-          else call.reject(deserializeError(frame.value as SerializedError));
+          if (!frame.ok) call.reject(deserializeError(frame.value as SerializedError));
+          else {
+            const refs = this.#slots.get(call.from)?.refs;
+            call.resolve(refs === undefined ? frame.value : revive(frame.value, refs));
+          }
           break;
         }
         case "ping":
@@ -170,7 +192,22 @@ export class Guest {
     slot.dirty = false;
     slot.replies = [];
     slot.cell?.abort(error);
+    this.#forgetCalls(id);
   }
+
+  /** The calls of an actor that left this guest fail: no answer will reach them. */
+  #forgetCalls(id: number): void {
+    for (const [n, call] of this.#calls) {
+      if (call.from !== id) continue;
+      this.#calls.delete(n);
+      const path = this.#paths.get(id) ?? "an actor";
+      call.reject(new ActorStoppedError(path));
+    }
+    this.#paths.delete(id);
+  }
+
+  /** The paths of the actors that made calls, for the errors of calls that cannot end. */
+  readonly #paths = new Map<number, string>();
 
   /**
    * zod compiles a schema's parser on its first use, which costs milliseconds: a spare guest runs
@@ -204,17 +241,33 @@ export class Guest {
       settled: undefined,
       starting: undefined,
       fenced: false,
+      refs: { ref: (data) => new GuestRef(this, frame.id, data) },
     };
     this.#slots.set(frame.id, slot);
+    this.#paths.set(frame.id, frame.path);
     try {
       const def = await this.#port.load(frame.url, frame.name);
-      const args = frame.trusted ? frame.args : revive(frame.args);
+      const args = frame.trusted ? frame.args : revive(frame.args, slot.refs);
+      const parent = frame.parent === undefined
+        ? undefined
+        : revive(frame.parent, slot.refs) as ActorRef;
+      const self = new GuestRef(this, frame.id, {
+        "~troupe": "ref",
+        path: frame.path,
+        uid: frame.uid ?? "",
+        def: definitionKey(def),
+      }, true);
       slot.cell = new ActorCell(
         def,
         frame.path,
         args,
         frame.stop,
-        this.#selfRef(frame.id),
+        {
+          self: asRef(self),
+          parent,
+          call: (op, kind, payload, options, to) =>
+            this.call(frame.id, op, kind, payload, options, to),
+        },
         frame.maxDeliveries,
         frame.timed,
       );
@@ -227,6 +280,7 @@ export class Guest {
       if (slot.status !== "starting") return; // a stop is waiting for this: it reports
 
       this.#slots.delete(frame.id);
+      this.#forgetCalls(frame.id);
       this.#emit({ t: "spawn_failed", id: frame.id, error: serializeError(error) });
       return;
     }
@@ -276,12 +330,14 @@ export class Guest {
     } catch (error) {
       this.#flushSlot(slot);
       this.#slots.delete(id);
+      this.#forgetCalls(id);
       this.#emit({ t: "crashed", id, seq: -1, error: serializeError(error) });
       this.#emit({ t: "stopped", id });
       return;
     }
     this.#flushSlot(slot);
     this.#slots.delete(id);
+    this.#forgetCalls(id);
     this.#emit({ t: "stopped", id });
   }
 
@@ -308,14 +364,17 @@ export class Guest {
       const entry = typeof index === "number" ? kinds[index] : undefined;
       const payload = m[slot.pos + 1];
       slot.pos += 2;
-      if (entry === undefined) {
+      // Only the host makes these; a malformed one is refused as an unknown kind would be.
+      const down = index === DOWN_INDEX && isDownData(payload);
+      if (entry === undefined && !down) {
         const kind = nameOf(index);
         this.#refuse(slot, seq, new InvalidMessageError(cell.path, kind, "unknown message kind"));
         continue;
       }
       let msg = payload;
-      if (!slot.trusted) {
-        const checked = validate(cell.path, entry, revive(payload));
+      if (down) msg = downOf(payload);
+      else if (!slot.trusted) {
+        const checked = validate(cell.path, entry!, revive(payload, slot.refs));
         if (!checked.ok) {
           this.#refuse(slot, seq, checked.error);
           continue;
@@ -325,7 +384,7 @@ export class Guest {
       let result: unknown;
       shared.begin(seq);
       try {
-        result = cell.invoke(entry, msg, attempt);
+        result = down ? cell.down(msg as ActorDown) : cell.invoke(entry!, msg, attempt);
       } catch (error) {
         this.#crash(slot, seq, error);
         return;
@@ -337,7 +396,7 @@ export class Guest {
             shared.end(seq);
             slot.busy = false;
             if (slot.fenced) return;
-            this.#done(slot, seq, entry, value);
+            this.#done(slot, seq, entry ?? DOWN_ENTRY, value);
             this.#resume(slot);
           },
           (error) => {
@@ -352,7 +411,7 @@ export class Guest {
         return;
       }
       shared.end(seq);
-      this.#done(slot, seq, entry, result);
+      this.#done(slot, seq, entry ?? DOWN_ENTRY, result);
     }
   }
 
@@ -493,75 +552,87 @@ export class Guest {
     }
   }
 
-  #selfRef(id: number): ActorRef {
-    const slot = () => this.#slots.get(id);
-    const path = (): string => slot()?.cell?.path ?? "";
-    /**
-     * Checks the kind and the payload here, as the host would, so that a bad message neither
-     * crosses the wire (a function in an unknown key would fail to clone) nor vanishes: it
-     * travels as `invalid` and the host dead-letters it or rejects.
-     */
-    const call = (
-      op: "tell" | "send" | "ask",
-      kind: string,
-      msg: unknown,
-      options?: AskOptions,
-    ): Promise<unknown> => {
-      const entry = slot()?.cell?.kinds.find((k) => k.kind === kind);
-      if (entry === undefined) {
-        return Promise.reject(new TypeError(`Unknown message kind "${kind}" for ${path()}`));
+  /**
+   * Sends a `call` frame for actor `from` and resolves with the host's answer. A message to
+   * `ctx.self` (no `to`) is checked here as the host would check it, so that a bad message neither
+   * crosses the wire (a function in an unknown key would fail to clone) nor vanishes: it travels
+   * as `invalid`, and the host dead-letters it or rejects. A message to another actor is checked
+   * by the host, which holds that actor's protocol.
+   */
+  call(
+    from: number,
+    op: CallOp,
+    kind: string,
+    payload: unknown,
+    options: AskOptions | undefined,
+    to: RefData | undefined,
+  ): Promise<unknown> {
+    const slot = this.#slots.get(from);
+    const path = this.#paths.get(from) ?? "an actor";
+    if (slot === undefined || slot.fenced) return Promise.reject(new ActorStoppedError(path));
+    let invalid: SerializedError | undefined;
+    if (op === "tell" || op === "send" || op === "ask") {
+      let checked: { ok: true; value: unknown } | { ok: false; error: Error } = {
+        ok: true,
+        value: payload,
+      };
+      const where = to?.path ?? path;
+      if (to === undefined) {
+        const entry = slot.cell?.kinds.find((k) => k.kind === kind);
+        if (entry === undefined) {
+          return Promise.reject(new TypeError(`Unknown message kind "${kind}" for ${path}`));
+        }
+        if (entry.ask !== (op === "ask")) {
+          const want = op === "ask" ? "ask" : "tell or send";
+          const is = entry.ask ? "an ask" : "a tell";
+          return Promise.reject(new TypeError(`Cannot ${want} "${kind}" to ${path}: it is ${is}`));
+        }
+        checked = validate(path, entry, payload);
       }
-      if (entry.ask !== (op === "ask")) {
-        const want = op === "ask" ? "ask" : "tell or send";
-        const is = entry.ask ? "an ask" : "a tell";
-        return Promise.reject(new TypeError(`Cannot ${want} "${kind}" to ${path()}: it is ${is}`));
-      }
-      let checked: { ok: true; value: unknown } | { ok: false; error: Error } = validate(
-        path(),
-        entry,
-        msg,
-      );
       if (checked.ok && !withinDepth(checked.value)) {
-        checked = { ok: false, error: depthError(`Cannot send "${kind}" to ${path()}`, "payload") };
+        checked = { ok: false, error: depthError(`Cannot send "${kind}" to ${where}`, "payload") };
       }
-      const n = this.#nextCall++;
-      const { promise, resolve, reject } = Promise.withResolvers<unknown>();
-      this.#calls.set(n, { resolve, reject });
-      this.#emit({
-        t: "call",
-        id,
-        call: n,
-        op,
-        kind,
-        payload: checked.ok ? checked.value : null,
-        invalid: checked.ok ? undefined : serializeError(checked.error),
-        timeoutMs: options?.timeoutMs,
-      }, options?.transfer);
-      return promise;
-    };
-    return {
-      get path() {
-        return path();
-      },
-      tell(kind: string, msg: unknown, options?: TellOptions): void {
-        // The host dead-letters what cannot be delivered; nothing to report here.
-        call("tell", kind, msg, options).catch(() => {});
-      },
-      send: (kind: string, msg: unknown, options?: SendOptions) =>
-        call("send", kind, msg, options) as Promise<void>,
-      ask: (kind: string, msg: unknown, options?: AskOptions) => call("ask", kind, msg, options),
-      // The host stops the actor once the running handler returns; awaiting this inside a handler
-      // resolves as soon as the host has taken the request.
-      stop: () => {
-        const n = this.#nextCall++;
-        const { promise, resolve, reject } = Promise.withResolvers<unknown>();
-        this.#calls.set(n, { resolve, reject });
-        this.#emit({ t: "call", id, call: n, op: "stop", kind: "", payload: null });
-        return promise as Promise<void>;
-      },
-    } as unknown as ActorRef<Protocol>;
+      if (!checked.ok && to !== undefined) return Promise.reject(checked.error);
+      payload = checked.ok ? checked.value : null;
+      if (!checked.ok) invalid = serializeError(checked.error);
+    } else if (!withinDepth(payload)) {
+      return Promise.reject(depthError(`Cannot ${op} from ${path}`, "payload"));
+    }
+    const n = this.#nextCall++;
+    const { promise, resolve, reject } = Promise.withResolvers<unknown>();
+    this.#calls.set(n, { from, resolve, reject });
+    const frame: Extract<ToHost, { t: "call" }> = { t: "call", id: from, call: n, op, kind, payload };
+    if (invalid !== undefined) frame.invalid = invalid;
+    if (options?.timeoutMs !== undefined) frame.timeoutMs = options.timeoutMs;
+    if (to !== undefined) frame.to = to;
+    this.#emit(frame, options?.transfer);
+    return promise;
   }
 }
+
+/** Whether a delivery at `DOWN_INDEX` carries a watched actor's end. */
+function isDownData(payload: unknown): boolean {
+  if (typeof payload !== "object" || payload === null) return false;
+  const data = payload as Record<string, unknown>;
+  return typeof data.path === "string" && (data.reason === "stopped" || data.reason === "crashed");
+}
+
+/** What crosses for a watched actor's end, as `onDown` receives it. */
+function downOf(payload: unknown): ActorDown {
+  const data = payload as { path: string; reason: ActorDown["reason"]; error?: SerializedError };
+  return data.error === undefined
+    ? { path: data.path, reason: data.reason }
+    : { path: data.path, reason: data.reason, error: deserializeError(data.error) };
+}
+
+/** The entry a watched actor's end runs under: `onDown`, a tell of no protocol. */
+const DOWN_ENTRY: KindEntry = {
+  kind: "onDown",
+  index: DOWN_INDEX,
+  ask: false,
+  request: undefined as unknown as KindEntry["request"],
+  reply: undefined,
+};
 
 /** A printable name for whatever arrived as a kind index; `String()` may throw on hostile input. */
 function nameOf(index: unknown): string {

@@ -23,11 +23,13 @@
 
 export {
   type ActorDefinition,
+  type ActorDown,
   type ActorSpec,
   ask,
   type AskKeys,
   type AskSchema,
   defineActor,
+  definitionKey,
   type HandlerResult,
   type Handlers,
   type In,
@@ -42,8 +44,23 @@ export {
   type SchemaResult,
   type TellKeys,
 } from "./define.ts";
-export type { ActorContext, ActorLogger, DeliveryInfo } from "./context.ts";
-export type { ActorRef, AskOptions, SendOptions, StopOptions, TellOptions } from "./ref.ts";
+export type {
+  ActorContext,
+  ActorLogger,
+  ActorTimers,
+  ChildSpawnOptions,
+  DeliveryInfo,
+} from "./context.ts";
+export type {
+  ActorExit,
+  ActorRef,
+  AskOptions,
+  RefStatus,
+  SendOptions,
+  StopOptions,
+  TellOptions,
+} from "./ref.ts";
+export { isActorRef, refOf } from "./ref_of.ts";
 export type {
   ActorStats,
   ActorStatus,

@@ -40,13 +40,54 @@ export interface StopOptions {
 }
 
 /**
+ * Where an actor is in its life, as its ref reports it: a crashed actor whose restart is pending
+ * reads `"restarting"`. Exact on the host; the last known status in a guest.
+ */
+export type RefStatus = "starting" | "running" | "restarting" | "stopping" | "stopped";
+
+/** How an actor ended for good: what {@linkcode ActorRef.stopped} resolves with. */
+export interface ActorExit {
+  /**
+   * `"stopped"` when it was stopped (by its ref, its parent, a shutdown, or itself); `"crashed"`
+   * when it crashed and was not restarted (a `temporary` child, a supervisor that gave up, a
+   * first `init` that failed).
+   */
+  readonly reason: "stopped" | "crashed";
+  /** The crash, for `"crashed"`. */
+  readonly error?: Error;
+  /** For a `"process"` actor whose subprocess exited by itself: its exit code. */
+  readonly exitCode?: number;
+}
+
+/**
  * A typed reference to an actor. Wrong kinds, payloads and reply types are compile errors.
+ *
+ * A ref is a value that travels: in spawn `args`, in messages and in replies, to an actor of any
+ * placement, where it arrives as a working ref to the same actor (declare it in a protocol with
+ * `refOf`). It names the actor's path and the spawn's unique id: it survives the actor's restarts
+ * and never reaches a later actor spawned at the same path.
  *
  * @typeParam P The actor's protocol.
  */
 export interface ActorRef<P extends Protocol = Protocol> {
+  /** Brands the object as a ref: structured clone keeps it, and the receiver revives the ref. */
+  readonly "~troupe": "ref";
   /** The actor's path from the root: `"/counter"`, `"/jobs/worker-1"`. */
   readonly path: string;
+  /** The spawn's unique id: a later actor at the same path has another. */
+  readonly uid: string;
+  /** The definition's `url#name`, which `refOf` schemas check. */
+  readonly def: string;
+  /**
+   * Where the actor is in its life. Exact on the host; in a guest, the last status known there
+   * (a ref learns that its actor stopped from a refused call or from {@linkcode stopped}).
+   */
+  readonly status: RefStatus;
+  /**
+   * Resolves once the actor is gone for good (Python's `join`): stopped, or crashed and not
+   * restarted. Restarts are not ends. Never rejects.
+   */
+  stopped(): Promise<ActorExit>;
   /**
    * Sends a message without waiting. An invalid payload goes to dead letters with an
    * `InvalidMessageError`; a stopped actor's message goes to dead letters too.

@@ -198,6 +198,59 @@ const REVIVE_DEPTH = 8;
 /** Turns the cloned form of a shared object back into a usable one. */
 export type Reviver = (cloned: Record<string, unknown>) => unknown;
 
+/**
+ * The cloned form of an actor ref: `{ "~troupe": "ref", path, uid, def }`. A ref's own fields are
+ * exactly these (its methods live on its prototype), so structured clone and the pipe carry it as
+ * this plain object; the receiving side turns it back into a working ref.
+ */
+export interface RefData {
+  /** Brands the object as a ref. */
+  readonly "~troupe": "ref";
+  /** The actor's path from the root. */
+  readonly path: string;
+  /** The spawn's unique id: a ref never reaches a later actor spawned at the same path. */
+  readonly uid: string;
+  /** The definition's `url#name`, which `refOf` schemas check. */
+  readonly def: string;
+}
+
+/**
+ * Whether a value has the fields of a ref (`"~troupe": "ref"` and the strings `path`, `uid`,
+ * `def`), live or cloned.
+ *
+ * @param value Any value.
+ * @returns `true` for a ref or its cloned form.
+ *
+ * @example
+ * ```ts
+ * import { isRefData } from "@troupe/troupe/mailbox";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(isRefData({ "~troupe": "ref", path: "/a", uid: "u1", def: "file:///a.ts#a" }), true);
+ * equal(isRefData({ path: "/a" }), false);
+ * ```
+ */
+export function isRefData(value: unknown): value is RefData {
+  if (typeof value !== "object" || value === null) return false;
+  const record = value as Record<string, unknown>;
+  return record["~troupe"] === "ref" && typeof record.path === "string" &&
+    typeof record.uid === "string" && typeof record.def === "string";
+}
+
+/**
+ * How the receiving side of a boundary revives what only it can: refs, which become working refs
+ * of the host or of the guest that receives them.
+ */
+export interface ReviveContext {
+  /** Turns the cloned form of a ref into a working ref. */
+  ref(cloned: RefData): unknown;
+  /**
+   * Given a live ref (one that crossed without cloning, as on the local placement), returns the
+   * ref to use on this side; without it, live refs stay as they are.
+   */
+  live?(value: RefData): unknown;
+}
+
 const revivers = new Map<string, Reviver>();
 
 /**
@@ -240,8 +293,12 @@ export function registerRevivable(brand: string, reviver: Reviver): void {
  * revived this way when they cross into another thread. An object whose reviver refuses it (a forged
  * brand, a buffer of the wrong size) is left as it is, for its schema to judge.
  *
+ * Refs (`{ "~troupe": "ref", … }`) are revived only with a `context`: the host turns them into its
+ * own refs, a guest into refs that reach the host.
+ *
  * @typeParam T The value's type.
  * @param value Any cloned value; it is revived in place.
+ * @param context How the receiving side revives refs; without it, cloned refs stay plain objects.
  * @returns The same value, or the revived object when the value itself is branded.
  *
  * @example
@@ -253,9 +310,9 @@ export function registerRevivable(brand: string, reviver: Reviver): void {
  * ok(revive(cloned).stop instanceof SharedEvent);
  * ```
  */
-export function revive<T>(value: T): T {
+export function revive<T>(value: T, context?: ReviveContext): T {
   if (typeof value !== "object" || value === null) return value;
-  return reviveAt(value, 0, { budget: REVIVE_BUDGET, seen: undefined }) as T;
+  return reviveAt(value, 0, { budget: REVIVE_BUDGET, seen: undefined, context }) as T;
 }
 
 /** Past this many objects and slots, {@linkcode revive} visits each object once. */
@@ -265,11 +322,21 @@ interface ReviveWalk {
   budget: number;
   /** Once the budget ran out: the objects walked since, each walked once. */
   seen: Set<object> | undefined;
+  /** Revives refs; without it a cloned ref stays as it is. */
+  readonly context: ReviveContext | undefined;
 }
 
 function reviveAt(value: object, depth: number, walk: ReviveWalk): unknown {
   const record = value as Record<string, unknown>;
   const brand = record["~troupe"];
+  if (brand === "ref") {
+    if (!isRefData(value) || walk.context === undefined) return value;
+    // A live ref (the local placement passes them uncloned) works as it is, or as `live` says.
+    if (Object.getPrototypeOf(value) !== Object.prototype) {
+      return walk.context.live === undefined ? value : walk.context.live(value);
+    }
+    return walk.context.ref(value);
+  }
   if (typeof brand === "string" && record.buffer instanceof SharedArrayBuffer) {
     const reviver = revivers.get(brand);
     // Already a live object (the local placement passes them uncloned): nothing to do.

@@ -43,6 +43,10 @@ export type ToGuest =
     timed?: boolean;
     /** Set when this incarnation replaces one that crashed: `onRestart` runs with it. */
     crash?: SerializedError;
+    /** The spawn's unique id: `ctx.self` travels as a ref with it. */
+    uid?: string;
+    /** The actor that spawned this one with `ctx.spawn` (`ctx.parent`), as a ref. */
+    parent?: unknown;
   }
   /** `a`, when some message is a redelivery: the attempt of each message (`ctx.delivery.attempt`). */
   | { t: "deliver"; id: number; seq: number; m: unknown[]; a?: number[] }
@@ -54,6 +58,24 @@ export type ToGuest =
   | { t: "ping"; n: number }
   /** Load an actor's module and run its schemas once, so that a spare guest answers at full speed. */
   | { t: "warm"; url: string; name: string };
+
+/** What a guest's `call` frame asks of the host. */
+export type CallOp =
+  | "tell"
+  | "send"
+  | "ask"
+  | "stop"
+  | "stopped"
+  | "watch"
+  | "unwatch"
+  | "lookup"
+  | "spawn"
+  | "timer"
+  | "cancel_timer"
+  | "unstash";
+
+/** The kind index of a delivery that is a watched actor's end, for `onDown`: no protocol has it. */
+export const DOWN_INDEX = -2;
 
 /** Reply status inside a `replies` frame: the handler failed (while stopping; else it is a crash). */
 export const REPLY_ERROR = 0;
@@ -73,16 +95,23 @@ export type ToHost =
   | { t: "fault"; error: SerializedError }
   /** The guest is exiting by itself (`self.close()`, `Deno.exit()` in a worker). */
   | { t: "exit"; code: number }
-  /** A message to `ctx.self` (or a stop): `invalid` when the guest's own check refused it. */
+  /**
+   * A request of actor `id` to the host: a message to `ctx.self`, or to the actor `to` names (a
+   * ref the guest holds), a stop, or one of the context's services (`ctx.watch`, `ctx.timers`,
+   * `ctx.lookup`, `ctx.spawn`, `ref.stopped()`). `invalid` when the guest's own check refused the
+   * payload. The host answers with a `result` frame.
+   */
   | {
     t: "call";
     id: number;
     call: number;
-    op: "tell" | "send" | "ask" | "stop";
+    op: CallOp;
     kind: string;
     payload: unknown;
     invalid?: SerializedError;
     timeoutMs?: number;
+    /** The target of a message, a stop, a watch or `stopped()`; `ctx.self` when absent. */
+    to?: { "~troupe": "ref"; path: string; uid: string; def: string };
   }
   | { t: "pong"; n: number };
 
@@ -254,7 +283,20 @@ function safeString(value: unknown): string {
 /** How deep a serialized error's `cause` and `errors` may nest (the codec writes at most 9). */
 const MAX_ERROR_DEPTH = 16;
 
-const CALL_OPS = new Set(["tell", "send", "ask", "stop"]);
+const CALL_OPS: ReadonlySet<string> = new Set<CallOp>([
+  "tell",
+  "send",
+  "ask",
+  "stop",
+  "stopped",
+  "watch",
+  "unwatch",
+  "lookup",
+  "spawn",
+  "timer",
+  "cancel_timer",
+  "unstash",
+]);
 
 type Frame = Record<string, unknown>;
 
@@ -310,6 +352,13 @@ function frameProblem(frame: unknown): string | undefined {
       if (typeof frame.kind !== "string") return `call.kind is ${kindOf(frame.kind)}`;
       if (frame.timeoutMs !== undefined && typeof frame.timeoutMs !== "number") {
         return `call.timeoutMs is ${kindOf(frame.timeoutMs)}`;
+      }
+      if (frame.to !== undefined) {
+        const to = frame.to as Frame;
+        if (
+          typeof to !== "object" || to === null || to["~troupe"] !== "ref" ||
+          typeof to.path !== "string" || typeof to.uid !== "string" || typeof to.def !== "string"
+        ) return `call.to is not a ref`;
       }
       if (frame.invalid !== undefined) {
         return errorProblem(frame.invalid, "call.invalid", 0, new Set());

@@ -16,7 +16,7 @@ import { HungError, RestartIntensityError } from "../errors.ts";
 import type { EventStream } from "./events.ts";
 import type { SupervisorSnapshot, TreeNode } from "./observe.ts";
 import { backoffDelay, type ExitReason, recordRestart, shouldRestart } from "./policy.ts";
-import { type ChildSpec, isSupervisorSpec, type SupervisorSpec } from "./spec.ts";
+import { type ChildSpec, isSupervisorSpec, supervisor, type SupervisorSpec } from "./spec.ts";
 
 /** What a supervisor needs from the system it runs in. */
 export interface SupervisionContext {
@@ -38,6 +38,8 @@ interface ActorNode {
   readonly core: ActorCore;
   readonly dynamic: boolean;
   restarts: number[];
+  /** The children the actor spawned with `ctx.spawn`, under a supervisor of their own. */
+  kids: Supervisor | undefined;
 }
 
 interface SupervisorNode {
@@ -50,6 +52,12 @@ interface SupervisorNode {
 }
 
 type Node = ActorNode | SupervisorNode;
+
+/** A child an actor asks for: its validated spec, and whether its name was chosen. */
+interface KidRequest {
+  readonly spec: ChildSpec;
+  readonly named: boolean;
+}
 
 type State = "idle" | "running" | "failed" | "stopping" | "stopped";
 
@@ -67,12 +75,17 @@ export class Supervisor {
   #queue: Promise<void> = Promise.resolve();
   #stopping: Promise<void> | undefined;
 
+  /** For the children of an actor (`ctx.spawn`): the actor, their `ctx.parent`. */
+  readonly #parent: ActorRef | undefined;
+
   constructor(
     path: string,
     spec: SupervisorSpec,
     context: SupervisionContext,
     escalate: (error: Error) => void,
+    parent?: ActorRef,
   ) {
+    this.#parent = parent;
     this.path = path;
     this.spec = spec;
     this.#context = context;
@@ -145,9 +158,11 @@ export class Supervisor {
       handlerFailed: (_core, error) => {
         this.#context.events.emit({ type: "crashed", path: node.path, error });
       },
+      spawnChild: (request) => this.#spawnKid(node as ActorNode, request as KidRequest),
     };
     const core = this.#context.createActor(spec, path, owner);
-    node = { kind: "actor", spec, path, core, dynamic, restarts: [] };
+    core.parent = this.#parent;
+    node = { kind: "actor", spec, path, core, dynamic, restarts: [], kids: undefined };
     this.#ids.push(spec.id);
     this.#nodes.set(spec.id, node);
     try {
@@ -179,7 +194,11 @@ export class Supervisor {
     const [id] = path.slice(prefix.length).split("/");
     const node = this.#nodes.get(id);
     if (node === undefined) return undefined;
-    if (node.kind === "actor") return node.path === path ? node.core : undefined;
+    if (node.kind === "actor") {
+      if (node.path === path) return node.core;
+      const found = node.kids?.find(path);
+      return found instanceof Supervisor ? undefined : found; // an actor's children only
+    }
     return node.supervisor.find(path);
   }
 
@@ -188,10 +207,56 @@ export class Supervisor {
     const out: ActorCore[] = [];
     for (const id of this.#ids) {
       const node = this.#nodes.get(id)!;
-      if (node.kind === "actor") out.push(node.core);
-      else out.push(...node.supervisor.actors());
+      if (node.kind === "actor") {
+        out.push(node.core);
+        if (node.kids) out.push(...node.kids.actors());
+      } else out.push(...node.supervisor.actors());
     }
     return out;
+  }
+
+  // ---- children of actors (ctx.spawn) -------------------------------------------------------
+
+  /** Starts a child of the actor of `node`, under that actor's own supervisor. */
+  async #spawnKid(node: ActorNode, request: KidRequest): Promise<ActorRef> {
+    const { core } = node;
+    if (this.#nodes.get(node.spec.id) !== node || core.status !== "running") {
+      throw new TypeError(`Cannot spawn "${request.spec.id}" from ${node.path}: it is not running`);
+    }
+    let kids = node.kids;
+    if (kids === undefined) {
+      const created: Supervisor = new Supervisor(
+        node.path,
+        supervisor(),
+        this.#context,
+        (error) => void this.#kidsFailed(node, created, error),
+        core.ref,
+      );
+      created.#state = "running";
+      node.kids = kids = created;
+    }
+    let spec = request.spec;
+    if (!request.named && kids.children.includes(spec.id)) {
+      let n = 2;
+      while (kids.children.includes(`${spec.id}-${n}`)) n++;
+      spec = { ...spec, id: `${spec.id}-${n}` };
+    }
+    return await kids.add(spec) as ActorRef;
+  }
+
+  /** The children of an actor crashed past their restart intensity: the actor crashes. */
+  async #kidsFailed(node: ActorNode, kids: Supervisor, error: Error): Promise<void> {
+    if (node.kids !== kids) return;
+    await node.core.recycle(node.spec.shutdownMs);
+    this.#exit(node, "crash", error);
+  }
+
+  /** Stops the children of an actor: before it stops, and when it crashes or restarts. */
+  async #stopKids(node: Node, timeoutMs?: number): Promise<void> {
+    if (node.kind !== "actor" || node.kids === undefined) return;
+    const kids = node.kids;
+    node.kids = undefined;
+    await kids.stop(timeoutMs);
   }
 
   /** The subtree's shape and each actor's figures, children in start order. */
@@ -244,6 +309,8 @@ export class Supervisor {
     if (node.kind === "actor" && node.core.status !== "crashed" && node.core.status !== "down") {
       return;
     }
+    // As Akka's preRestart: an actor's children stop when it crashes, before any backoff.
+    await this.#stopKids(node);
     if (!shouldRestart(node.spec.restart, reason)) {
       this.#forget(node.spec.id);
       await this.#stopNode(node);
@@ -314,7 +381,10 @@ export class Supervisor {
 
   async #recycleNode(node: Node): Promise<void> {
     if (node.kind === "supervisor") await node.supervisor.recycleAll();
-    else await node.core.recycle(node.spec.shutdownMs);
+    else {
+      await this.#stopKids(node);
+      await node.core.recycle(node.spec.shutdownMs);
+    }
   }
 
   async #stopNode(node: Node, timeoutMs?: number): Promise<void> {
@@ -322,6 +392,7 @@ export class Supervisor {
       await node.supervisor.stop(timeoutMs);
       this.#context.events.emit({ type: "stopped", path: node.path });
     } else {
+      await this.#stopKids(node, timeoutMs);
       await node.core.stop({ timeoutMs: timeoutMs ?? node.spec.shutdownMs });
     }
   }

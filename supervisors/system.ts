@@ -7,12 +7,16 @@
 
 import {
   ActorCore,
+  type ActorHost,
   type ActorStats,
   type DeadLetter,
   type Delivery,
+  GoneRef,
   type Placement,
 } from "../actors/actor.ts";
 import type { ActorDefinition, Protocol } from "../actors/define.ts";
+import { definitionKey, knownDefinition } from "../actors/define.ts";
+import type { ActorExit } from "../actors/ref.ts";
 import { Placements } from "../actors/placement.ts";
 import type { ActorRef } from "../actors/ref.ts";
 import { HungError } from "../errors.ts";
@@ -35,6 +39,9 @@ import { Supervisor } from "./supervisor.ts";
 
 /** How long a new guest may take to load its modules before heartbeats count it as hung. */
 const START_TIMEOUT_MS = 30_000;
+
+/** How many ended actors the system remembers, for refs to them that arrive later. */
+const ENDS_KEPT = 10_000;
 
 /** Where and how one actor runs: the options `system.spawn` and child specs share. */
 export interface ActorSettings {
@@ -298,6 +305,31 @@ export class ActorSystem implements AsyncDisposable {
 
   readonly #placements: Placements;
   readonly #actors = new Map<string, ActorCore>();
+  /** The live actors by their spawn's uid: what a ref from a guest names. */
+  readonly #byUid = new Map<string, ActorCore>();
+  /** How the most recent actors that are gone ended, by uid (at most `ENDS_KEPT`). */
+  readonly #ends = new Map<string, ActorExit>();
+  readonly #host: ActorHost = {
+    resolve: (data) => {
+      const core = this.#byUid.get(data.uid);
+      if (core !== undefined) return core.ref;
+      const exit = this.#ends.get(data.uid) ?? { reason: "stopped" };
+      return new GoneRef(data, exit, (letter) => this.#deadLetter(letter)) as unknown as ActorRef;
+    },
+    core: (uid) => this.#byUid.get(uid),
+    ended: (uid) => this.#ends.get(uid),
+    lookup: (path, def) => {
+      const core = this.#actors.get(path);
+      if (core === undefined) throw new TypeError(`Cannot find actor ${path}`);
+      if (definitionKey(core.def) !== def) {
+        const name = def.slice(def.lastIndexOf("#") + 1);
+        throw new TypeError(`Actor ${path} is a "${core.def.name}", not a "${name}"`);
+      }
+      return core.ref;
+    },
+    spawn: (parent, def, options) => this.#spawnChild(parent, def, options),
+    deadLetter: (letter) => this.#deadLetter(letter),
+  };
   readonly #deadLetters: Deque<DeadLetter> = new Deque();
   readonly #deadLetterBuffer: number;
   readonly #controller = new AbortController();
@@ -323,6 +355,9 @@ export class ActorSystem implements AsyncDisposable {
       createActor: (spec, path, owner) => this.#createActor(spec, path, owner),
       release: (path, core) => {
         if (this.#actors.get(path) === core) this.#actors.delete(path);
+        if (this.#byUid.get(core.uid) === core) this.#byUid.delete(core.uid);
+        this.#ends.set(core.uid, core.end ?? { reason: "stopped" });
+        if (this.#ends.size > ENDS_KEPT) this.#ends.delete(this.#ends.keys().next().value!);
       },
       deadLetter: (letter) => this.#deadLetter(letter),
       now: () => performance.now(),
@@ -411,9 +446,36 @@ export class ActorSystem implements AsyncDisposable {
       owner,
       this.#placements.acquire,
       this.#deadlines,
+      this.#host,
     );
     this.#actors.set(path, core);
+    this.#byUid.set(core.uid, core);
     return core;
+  }
+
+  /** `ctx.spawn` from a guest: the definition must be one this thread has made. */
+  #spawnChild(
+    parent: ActorCore,
+    key: string,
+    options: Record<string, unknown>,
+  ): Promise<ActorRef> {
+    const name = key.slice(key.lastIndexOf("#") + 1);
+    if (this.#shutdown) {
+      throw new TypeError(`Cannot spawn "${name}" from ${parent.path}: the system is shutting down`);
+    }
+    const def = knownDefinition(key);
+    if (def === undefined) {
+      throw new TypeError(
+        `Cannot spawn "${name}" from ${parent.path}: its definition (${key}) is not loaded where the system runs; import its module there (from the parent's module, say)`,
+      );
+    }
+    const { name: id, restart = "transient", ...rest } = options;
+    if (id !== undefined && typeof id !== "string") {
+      throw new TypeError(`Cannot spawn "${def.name}": name must be a string, received ${typeof id}`);
+    }
+    const spec = makeChild(id ?? def.name, def, { ...rest, restart } as ChildOptions, "Cannot spawn");
+    // Unnamed: the definition's name, or the first of name-2, name-3… that is free.
+    return parent.spawnChild({ spec, named: id !== undefined });
   }
 
   /**
@@ -486,7 +548,7 @@ export class ActorSystem implements AsyncDisposable {
   lookup<P extends Protocol, A, S>(def: ActorDefinition<P, A, S>, path: string): ActorRef<P> {
     const core = this.#actors.get(path);
     if (core === undefined) throw new TypeError(`Cannot find actor ${path}`);
-    if (core.def !== (def as unknown)) {
+    if (definitionKey(core.def) !== definitionKey(def)) {
       throw new TypeError(`Actor ${path} is a "${core.def.name}", not a "${def.name}"`);
     }
     return core.ref as ActorRef<P>;
