@@ -129,6 +129,8 @@ export interface ActorOwner {
   handlerFailed?(actor: ActorCore, error: Error): void;
   /** `ctx.spawn`: starts a child (a validated child spec) supervised by this actor. */
   spawnChild?(spec: unknown): Promise<ActorRef>;
+  /** The actor is about to stop for good: its `ctx.spawn` children stop first. */
+  stopping?(actor: ActorCore, timeoutMs: number): Promise<void>;
 }
 
 /**
@@ -1431,6 +1433,7 @@ export class ActorCore implements EndpointMember {
     const wasRunning = this.#status === "running";
     this.#status = "stopping";
     this.#mailbox.close();
+    await this.#owner.stopping?.(this, timeoutMs);
     if (this.#recycling) await this.#recycling;
     // One deadline for the whole stop: what the drain uses, onStop does not get again.
     const deadline = performance.now() + timeoutMs;

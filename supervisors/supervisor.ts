@@ -159,6 +159,7 @@ export class Supervisor {
         this.#context.events.emit({ type: "crashed", path: node.path, error });
       },
       spawnChild: (request) => this.#spawnKid(node as ActorNode, request as KidRequest),
+      stopping: (_core, timeoutMs) => this.#stopKids(node, timeoutMs),
     };
     const core = this.#context.createActor(spec, path, owner);
     core.parent = this.#parent;

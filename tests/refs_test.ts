@@ -1,0 +1,149 @@
+import { deepEqual, equal, ok } from "node:assert/strict";
+import { ActorSystem, type Placement } from "../mod.ts";
+import { test } from "./_helpers.ts";
+import { Forwarder, Parent, Sink, Ticker } from "./fixtures/refs.ts";
+
+const PLACEMENTS: Placement[] = ["local", "worker", "shared", "process"];
+
+for (const from of PLACEMENTS) {
+  for (const to of ["worker", "local"] as Placement[]) {
+    test(`a ref in args reaches a ${to} actor from a ${from} actor: tells in order, asks answered`, async () => {
+      await using system = await ActorSystem.start({ name: "refs", heartbeat: false });
+      const sink = await system.spawn(Sink, { name: "sink", placement: to });
+      const fwd = await system.spawn(Forwarder, {
+        name: "fwd",
+        placement: from,
+        args: { sink },
+      });
+      equal(await fwd.ask("argPath", {}), "/sink");
+      for (let n = 1; n <= 5; n++) fwd.tell("fwd", { n });
+      equal(await fwd.ask("relay", { n: 100 }), 115);
+      deepEqual(await sink.ask("got", {}), [1, 2, 3, 4, 5]);
+    });
+  }
+}
+
+test("a ref in a message and in a reply arrives working, in every placement", async () => {
+  await using system = await ActorSystem.start({ name: "refs", heartbeat: false });
+  for (const placement of PLACEMENTS) {
+    const sink = await system.spawn(Sink, { name: `sink-${placement}`, placement });
+    const fwd = await system.spawn(Forwarder, { name: `fwd-${placement}`, placement, args: {} });
+    fwd.tell("use", { sink });
+    equal(await fwd.ask("relay", { n: 1 }), 1, placement);
+    const back = await fwd.ask("sinkOf", {});
+    equal(back?.path, sink.path);
+    equal(back?.uid, sink.uid);
+    back!.tell("put", { n: 7 });
+    deepEqual(await sink.ask("got", {}), [7]);
+    const self = await sink.ask("self", {});
+    equal(self.uid, sink.uid);
+    equal(await self.ask("sum", { n: 1 }), 8);
+  }
+});
+
+test("an ask to a crashing actor from another actor rejects with the handler's error", async () => {
+  await using system = await ActorSystem.start({ name: "refs", heartbeat: false });
+  const sink = await system.spawn(Sink, { name: "sink" });
+  const fwd = await system.spawn(Forwarder, { name: "fwd", args: { sink } });
+  equal(await fwd.ask("crashRelay", {}), "Error: sink crashed on purpose");
+  // The sink restarted; the ref still works.
+  equal(await fwd.ask("relay", { n: 2 }), 2);
+});
+
+test("a ref to a stopped actor behaves as one held by the host", async () => {
+  await using system = await ActorSystem.start({ name: "refs", heartbeat: false });
+  const sink = await system.spawn(Sink, { name: "sink" });
+  const fwd = await system.spawn(Forwarder, { name: "fwd", args: { sink } });
+  await sink.stop();
+  equal(sink.status, "stopped");
+  deepEqual(await sink.stopped(), { reason: "stopped" });
+  const answer = fwd.ask("relay", { n: 1 });
+  await answer.then(
+    () => ok(false, "resolved"),
+    (error) => {
+      equal(error.name, "ActorStoppedError");
+      equal(error.message, "Actor /sink has stopped");
+    },
+  );
+  fwd.tell("fwd", { n: 3 });
+  await fwd.ask("argPath", {});
+  ok(system.deadLetters().some((d) => d.path === "/sink" && d.kind === "put"));
+});
+
+test("ctx.spawn from a worker actor: children at ${path}/${name}, supervised, stopped before their parent", async () => {
+  await using system = await ActorSystem.start({ name: "refs", heartbeat: false });
+  const parent = await system.spawn(Parent, { name: "parent" });
+  const kid = await parent.ask("spawnKid", { name: "kid" });
+  equal(kid.path, "/parent/kid");
+  const local = await parent.ask("spawnKid", { placement: "local" });
+  equal(local.path, "/parent/sink");
+  const second = await parent.ask("spawnKid", { placement: "process" });
+  equal(second.path, "/parent/sink-2");
+  equal(system.lookup(Sink, "/parent/kid").uid, kid.uid);
+  kid.tell("put", { n: 4 });
+  equal(await kid.ask("sum", { n: 1 }), 5);
+  const kidParent = await system.spawn(Parent, { name: "probe" });
+  equal(await kidParent.ask("parentPath", {}), "none");
+  await parent.stop();
+  deepEqual(await kid.stopped(), { reason: "stopped" });
+  deepEqual(await second.stopped(), { reason: "stopped" });
+  equal(local.status, "stopped");
+});
+
+test("a parent's crash stops its ctx.spawn children; the restarted parent spawns afresh", async () => {
+  await using system = await ActorSystem.start({ name: "refs", heartbeat: false });
+  const parent = await system.spawn(Parent, { name: "parent", restart: "permanent" });
+  const kid = await parent.ask("spawnKid", { name: "kid" });
+  parent.tell("crash", {});
+  deepEqual(await kid.stopped(), { reason: "stopped" });
+  // A later actor at the same path is another actor: the old ref does not reach it.
+  const again = await parent.ask("spawnKid", { name: "kid" });
+  equal(again.path, kid.path);
+  ok(again.uid !== kid.uid);
+  await kid.ask("got", {}).then(
+    () => ok(false, "the old ref reached the new actor"),
+    (error) => equal(error.name, "ActorStoppedError"),
+  );
+});
+
+test("a watcher's onDown runs exactly once when the watched actor stops, and at once for a dead ref", async () => {
+  await using system = await ActorSystem.start({ name: "refs", heartbeat: false });
+  const watcher = await system.spawn(Parent, { name: "watcher" });
+  const sink = await system.spawn(Sink, { name: "sink" });
+  watcher.tell("watch", { target: sink });
+  watcher.tell("watch", { target: sink }); // twice: still one notice
+  equal(await watcher.ask("status", { target: sink }), "running");
+  await sink.stop();
+  equal(await watcher.ask("join", { target: sink }), "stopped");
+  deepEqual(await watcher.ask("downs", {}), [{ path: "/sink", reason: "stopped" }]);
+  watcher.tell("watch", { target: sink }); // already gone: reported at once
+  await watcher.ask("parentPath", {}); // the watch has reached the host: its notice is queued
+  deepEqual(await watcher.ask("downs", {}), [
+    { path: "/sink", reason: "stopped" },
+    { path: "/sink", reason: "stopped" },
+  ]);
+  const other = await system.spawn(Sink, { name: "other" });
+  watcher.tell("watch", { target: other });
+  watcher.tell("unwatch", { target: other });
+  await other.stop();
+  await watcher.ask("parentPath", {});
+  equal((await watcher.ask("downs", {})).length, 2);
+});
+
+test("a watched actor that crashes and is not restarted is down as crashed; restarts are not downs", async () => {
+  await using system = await ActorSystem.start({ name: "refs", heartbeat: false });
+  const watcher = await system.spawn(Parent, { name: "watcher" });
+  const restarted = await system.spawn(Sink, { name: "restarted" });
+  const temporary = await system.spawn(Sink, { name: "temporary", restart: "temporary" });
+  watcher.tell("watch", { target: restarted });
+  watcher.tell("watch", { target: temporary });
+  await watcher.ask("parentPath", {});
+  await restarted.ask("crash", {}).catch(() => {});
+  await temporary.ask("crash", {}).catch(() => {});
+  const exit = await temporary.stopped();
+  equal(exit.reason, "crashed");
+  equal(exit.error?.message, "sink crashed on purpose");
+  equal(await watcher.ask("join", { target: temporary }), "crashed: sink crashed on purpose");
+  equal(await restarted.ask("sum", { n: 1 }), 1); // restarted, alive
+  deepEqual(await watcher.ask("downs", {}), [{ path: "/temporary", reason: "crashed" }]);
+});
