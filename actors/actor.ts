@@ -34,7 +34,7 @@ import {
   type ToGuest,
   type ToHost,
 } from "../mailbox/wire.ts";
-import { type KindEntry, kindTable, validate, validateReply } from "./cell.ts";
+import { type KindEntry, kindTable, validate, validateReply } from "./protocol.ts";
 import type { ActorDefinition, Protocol } from "./define.ts";
 import type { Endpoint, EndpointMember } from "./endpoint.ts";
 import type { ActorRef, AskOptions, SendOptions, StopOptions, TellOptions } from "./ref.ts";

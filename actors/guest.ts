@@ -25,7 +25,8 @@ import {
 } from "../mailbox/wire.ts";
 import { deserializeError } from "../mailbox/wire.ts";
 import { InvalidMessageError } from "../errors.ts";
-import { ActorCell, type KindEntry, kindTable, validate, validateReply } from "./cell.ts";
+import { ActorCell } from "./cell.ts";
+import { type KindEntry, kindTable, validate, validateReply } from "./protocol.ts";
 import type { ActorDefinition, Protocol } from "./define.ts";
 import type { ActorRef, AskOptions, SendOptions, TellOptions } from "./ref.ts";
 
