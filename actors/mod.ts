@@ -43,6 +43,13 @@ export {
   type TellKeys,
 } from "./define.ts";
 export type { ActorContext, ActorLogger, DeliveryInfo } from "./context.ts";
+export type { PlacementTraits } from "./endpoint.ts";
+export {
+  type PlacementOption,
+  type PlacementRow,
+  PLACEMENTS,
+  type PlacementTable,
+} from "./placement.ts";
 export type { ActorRef, AskOptions, SendOptions, StopOptions, TellOptions } from "./ref.ts";
 export type {
   ActorStats,

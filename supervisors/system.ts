@@ -591,12 +591,12 @@ export class ActorSystem implements AsyncDisposable {
       if (timeoutMs === undefined) return;
       const now = performance.now();
       for (const endpoint of this.#placements.endpoints) {
-        if (endpoint.kind === "local") continue;
+        if (endpoint.traits.trusted) continue;
         const silent = now - endpoint.lastHeard;
         // A guest that has not said a word yet is still loading its modules: give it longer.
         const limit = endpoint.heard ? timeoutMs : Math.max(timeoutMs, START_TIMEOUT_MS);
         if (silent > limit) {
-          if (endpoint.kind !== "process") this.#abandoned++;
+          if (endpoint.leavesThread) this.#abandoned++;
           endpoint.die(new HungError(endpoint.label, Math.round(silent)));
         } else {
           endpoint.ping();
