@@ -13,6 +13,7 @@
 import type { ActorCore } from "./actor.ts";
 import type { ActorDefinition } from "./define.ts";
 import { Endpoint, type Link, type PlacementTraits } from "./endpoint.ts";
+import { type HeartbeatSettings, startHeartbeat } from "./_heartbeat.ts";
 import { LOCAL_TRAITS, localLink } from "./links/local.ts";
 import { PROCESS_TRAITS, processLink } from "./links/process.ts";
 import { SHARED_TRAITS, sharedLink } from "./links/shared.ts";
@@ -138,6 +139,15 @@ export class Placements {
     if (this.#closed) throw new TypeError(`Cannot start ${actor.path}: the system has closed`);
     return this.#openers[actor.options.placement](actor);
   };
+
+  /**
+   * Starts the heartbeat loop over this system's endpoints (see `_heartbeat.ts`).
+   *
+   * @returns A function that stops it.
+   */
+  heartbeat(settings: HeartbeatSettings): () => void {
+    return startHeartbeat(() => this.#endpoints, settings);
+  }
 
   /** A new endpoint of `kind`, with the traits of its row, tracked until it closes. */
   #open(kind: Placement, label: string, connect: (endpoint: Endpoint) => Link): Endpoint {

@@ -1,6 +1,8 @@
 import { deepEqual, equal, throws } from "node:assert/strict";
+import FakeTimers from "@sinonjs/fake-timers";
 import { z } from "zod";
 import { child, defineActor } from "../mod.ts";
+import { HungError } from "../errors.ts";
 import {
   type Placement,
   PLACEMENT_NAMES,
@@ -9,6 +11,7 @@ import {
 } from "../actors/placement.ts";
 import type { Placement as PublicPlacement } from "../actors/mod.ts";
 import { Endpoint, type EndpointMember } from "../actors/endpoint.ts";
+import { startHeartbeat } from "../actors/_heartbeat.ts";
 import { actorOptionsSchema, parseOptions } from "../supervisors/_options.ts";
 import { test } from "./_helpers.ts";
 
@@ -102,4 +105,45 @@ test("placement-only options are refused elsewhere with messages built from the 
   });
   equal(child("db", Idle, { placement: "process", permissions: "none", maxHeapMb: 64 }).id, "db");
   equal(child("db", Idle, { spare: true, permissions: "none" }).id, "db");
+});
+
+test("the heartbeat pings guests, declares a silent one hung and skips the host's own", () => {
+  const clock = FakeTimers.install({ toFake: ["setInterval", "clearInterval", "performance"] });
+  const endpoints = PLACEMENT_NAMES.map(endpointOf);
+  try {
+    const pinged: string[] = [];
+    for (const endpoint of endpoints) {
+      endpoint.heard = true;
+      endpoint.ping = () => pinged.push(endpoint.kind);
+    }
+    const hung: [string, string, boolean][] = [];
+    let ticks = 0;
+    // The placement layer keeps only live endpoints.
+    const stop = startHeartbeat(() => endpoints.filter((endpoint) => endpoint.alive), {
+      intervalMs: 100,
+      timeoutMs: 250,
+      tick: () => ticks++,
+      hung: (endpoint, error, leftThread) => {
+        equal(error instanceof HungError, true);
+        hung.push([endpoint.kind, error.message, leftThread]);
+      },
+    });
+    clock.tick(100);
+    deepEqual(pinged, ["worker", "shared", "process"]);
+    // Only the process answers from now on.
+    for (let i = 0; i < 3; i++) {
+      endpoints[3].receive([{ t: "pong", n: 1 }]);
+      clock.tick(100);
+    }
+    equal(ticks, 4);
+    deepEqual(hung.map(([kind, , left]) => [kind, left]), [["worker", true], ["shared", true]]);
+    deepEqual(endpoints.map((endpoint) => endpoint.alive), [true, false, false, true]);
+    equal(endpoints[1].error?.message, "Guest of worker answered no heartbeat for 300 ms");
+    stop();
+    clock.tick(1_000);
+    equal(ticks, 4);
+  } finally {
+    for (const endpoint of endpoints) endpoint.close();
+    clock.uninstall();
+  }
 });
