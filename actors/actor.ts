@@ -43,10 +43,11 @@ import {
   type ToGuest,
   type ToHost,
 } from "../mailbox/wire.ts";
-import { type KindEntry, kindTable, validate, validateReply } from "./cell.ts";
+import { type KindEntry, kindTable, validate, validateReply } from "./protocol.ts";
 import type { ActorDefinition, ActorDown, Protocol } from "./define.ts";
 import { definitionKey } from "./define.ts";
 import type { Endpoint, EndpointMember } from "./endpoint.ts";
+import type { Placement } from "./placement.ts";
 import type {
   ActorExit,
   ActorRef,
@@ -58,8 +59,7 @@ import type {
 } from "./ref.ts";
 import { newSlot, readSlot, resetSlot, type SlotReading, STOP, wallNow } from "./_slot.ts";
 
-/** Where an actor runs. */
-export type Placement = "local" | "worker" | "shared" | "process";
+export type { Placement } from "./placement.ts";
 
 /** What happens to messages taken but not acknowledged when an actor crashes. */
 export type Delivery = "at_most_once" | "at_least_once";
@@ -435,7 +435,7 @@ export class ActorCore implements EndpointMember {
       path: this.path,
       args: this.args,
       stop: this.slot.buffer,
-      trusted: endpoint.kind === "local",
+      trusted: endpoint.trusted,
       maxDeliveries: this.options.delivery === "at_least_once" ? this.options.maxDeliveries : 1,
       timed: this.options.handlerTimeoutMs !== undefined,
       crash: crash === undefined ? undefined : serializeError(crash),
@@ -959,7 +959,7 @@ export class ActorCore implements EndpointMember {
 
   /** The slot's figures, or `undefined` when the guest does not share memory with the host. */
   #read(endpoint: Endpoint | undefined): SlotReading | undefined {
-    if (endpoint?.kind === "process") return undefined;
+    if (endpoint?.traits.sharesMemory === false) return undefined;
     return readSlot(this.slot, this.#ledgerBase() - 1);
   }
 
@@ -1051,14 +1051,14 @@ export class ActorCore implements EndpointMember {
         this.#fence(seq, error);
         return;
       }
-      if (endpoint.kind === "worker" || endpoint.kind === "shared") abandon(this, error);
+      if (endpoint.leavesThread) abandon(this, error);
       endpoint.die(error); // lost() charges the running message
     }, graceMs);
   }
 
   /** The seq of a handler running past `limit`, if any. */
   #overdueSeq(endpoint: Endpoint, limit: number): number | undefined {
-    if (endpoint.kind === "process") {
+    if (!endpoint.traits.sharesMemory) {
       // No shared memory: the oldest unacknowledged message is taken as running since it was
       // delivered or since the message before it was acknowledged, whichever is later.
       const front = this.#ledger.peek();
@@ -1249,7 +1249,7 @@ export class ActorCore implements EndpointMember {
         .#crashedLast
       ? { reason: "crashed", error: lastError }
       : { reason: "stopped" };
-    if (this.options.placement === "process" && typeof lastError?.exitCode === "number") {
+    if (typeof lastError?.exitCode === "number") {
       exit.exitCode = lastError.exitCode;
     }
     this.#end = exit;
@@ -1396,7 +1396,7 @@ export class ActorCore implements EndpointMember {
     clearTimeout(timer);
     if (outcome !== "timeout") return "stopped";
     const error = new Error(`Actor ${this.path} did not stop within ${nominalMs} ms`);
-    if (endpoint.kind === "worker" || endpoint.kind === "process") {
+    if (endpoint.traits.dedicated) {
       endpoint.die(error); // calls lost(), which settles what the guest held
       return "killed";
     }

@@ -1,19 +1,18 @@
 /**
- * The cell that runs one actor on the guest side: its state, its context, and the validation of
- * every message at the trust boundary before a handler sees it.
+ * The cell that runs one actor on the guest side: its state, its context, and its handlers. The
+ * guest validates every message at the trust boundary (`protocol.ts`) before a handler sees it.
  *
  * @module
  */
 
-import { InvalidMessageError } from "../errors.ts";
-import { formatIssues } from "../_util.ts";
 import { isRefData, type RefData } from "../mailbox/codec.ts";
 import type { CallOp } from "../mailbox/wire.ts";
-import type { ActorDefinition, ActorDown, Schema } from "./define.ts";
-import { definitionKey, isActorDefinition, isAsk } from "./define.ts";
+import type { ActorDefinition, ActorDown } from "./define.ts";
+import { definitionKey, isActorDefinition } from "./define.ts";
 import type { ActorContext, ActorLogger, ActorTimers, DeliveryInfo } from "./context.ts";
 import type { ActorRef, AskOptions } from "./ref.ts";
 import { SlotWriter } from "./_slot.ts";
+import { type KindEntry, kindTable, validate } from "./protocol.ts";
 
 /** What a cell's context asks of the guest it runs in. */
 export interface CellServices {
@@ -31,90 +30,7 @@ export interface CellServices {
   ): Promise<unknown>;
 }
 
-/** One message kind, resolved once per definition. */
-export interface KindEntry {
-  readonly kind: string;
-  readonly index: number;
-  readonly ask: boolean;
-  readonly request: Schema;
-  readonly reply: Schema | undefined;
-}
-
 type AnyHandler = (state: unknown, msg: unknown, ctx: ActorContext) => unknown;
-
-const tables = new WeakMap<ActorDefinition, readonly KindEntry[]>();
-
-/** The kinds of a definition by wire index, computed once per definition. */
-export function kindTable(def: ActorDefinition): readonly KindEntry[] {
-  let table = tables.get(def);
-  if (table === undefined) {
-    table = def.kinds.map((kind, index) => {
-      const schema = def.protocol[kind];
-      return isAsk(schema)
-        ? { kind, index, ask: true, request: schema.request, reply: schema.reply }
-        : { kind, index, ask: false, request: schema, reply: undefined };
-    });
-    tables.set(def, table);
-  }
-  return table;
-}
-
-/**
- * Validates a payload against a kind's schema.
- *
- * @returns The parsed payload (unknown keys stripped), or the `InvalidMessageError` to report.
- */
-export function validate(
-  path: string,
-  entry: KindEntry,
-  payload: unknown,
-): { ok: true; value: unknown } | { ok: false; error: InvalidMessageError } {
-  let result: ReturnType<Schema["safeParse"]>;
-  try {
-    result = entry.request.safeParse(payload);
-  } catch (cause) {
-    // A payload nested deeply enough overflows the schema's recursion: refuse it, do not crash.
-    const detail = `(root): could not be validated (${
-      cause instanceof Error ? cause.message : "unknown error"
-    })`;
-    return { ok: false, error: new InvalidMessageError(path, entry.kind, detail, { cause }) };
-  }
-  if (result.success) return { ok: true, value: result.data };
-  return {
-    ok: false,
-    error: new InvalidMessageError(path, entry.kind, formatIssues(result.error), {
-      cause: result.error,
-    }),
-  };
-}
-
-/**
- * Validates an ask's reply against its kind's reply schema, in the guest after the handler returned
- * and again on the host when the guest is not trusted.
- *
- * @returns The parsed reply, or the `InvalidMessageError` to reject the ask with.
- */
-export function validateReply(
-  path: string,
-  entry: KindEntry,
-  value: unknown,
-): { ok: true; value: unknown } | { ok: false; error: InvalidMessageError } {
-  let reply: ReturnType<Schema["safeParse"]>;
-  try {
-    reply = entry.reply!.safeParse(value);
-  } catch (cause) {
-    // A refinement or transform of the reply schema threw, or the reply overflowed its recursion:
-    // refuse the reply, do not crash.
-    const message = cause instanceof Error ? cause.message : "unknown error";
-    reply = { success: false, error: { issues: [{ path: [], message }] } };
-  }
-  if (reply.success) return { ok: true, value: reply.data };
-  const detail = `reply ${formatIssues(reply.error)}`;
-  return {
-    ok: false,
-    error: new InvalidMessageError(path, entry.kind, detail, { cause: reply.error }),
-  };
-}
 
 /** Runs one actor: holds its state and context, and calls its handlers. */
 export class ActorCell {

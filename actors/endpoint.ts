@@ -1,5 +1,6 @@
 /**
- * The host's end of the wire to one guest: a Web Worker, or the host's own thread.
+ * The host's end of the wire to one guest (a Web Worker, a subprocess, or the host's own thread),
+ * and the {@linkcode Link} interface every placement's link module implements (`links/`).
  *
  * Frames queued in one tick leave in one `postMessage`: system frames as they are queued, then one
  * delivery frame per actor that has messages and room for them. Incoming frames are routed to the
@@ -10,7 +11,7 @@
 
 import { depthError, withinDepth } from "../mailbox/codec.ts";
 import { checkFromGuest, serializeError, type ToGuest, type ToHost } from "../mailbox/wire.ts";
-import { Guest, type GuestPort } from "./guest.ts";
+import type { Placement } from "./placement.ts";
 
 /** What an endpoint needs from each actor it serves. */
 export interface EndpointMember {
@@ -37,15 +38,45 @@ export interface Link {
   terminate(): void;
 }
 
-/** Where the members of an endpoint run. */
-export type EndpointKind = "local" | "worker" | "shared" | "process";
+/**
+ * What the host may rely on about a placement's guests. Each link module (`links/*.ts`) declares
+ * its own; the core reads these, never the placement's name.
+ */
+export interface PlacementTraits {
+  /**
+   * One guest per actor: the guest ends with its actor (detaching the last member closes it), and
+   * ending it affects no other actor. False when guests carry many actors (`"shared"`,
+   * `"local"`).
+   */
+  readonly dedicated: boolean;
+  /**
+   * Ending the guest ends its code for certain, even a handler in a synchronous loop (a subprocess
+   * gets SIGKILL). False for Web Workers: `worker.terminate()` leaves such a thread running.
+   */
+  readonly killable: boolean;
+  /**
+   * The guest is Troupe's own code on the host's thread: its frames are used as they come,
+   * unchecked, and its replies are not validated a second time. Only such a guest is trusted, so
+   * an untrusted guest is also one with a thread of its own.
+   */
+  readonly trusted: boolean;
+  /**
+   * The guest shares memory with the host: a `SharedArrayBuffer` crosses as itself, so the actor's
+   * slot (stop flag, running and finished seqs) is read on the host, and `SharedEvent`,
+   * `SharedQueue` and `sharedArray` work. False across a process boundary.
+   */
+  readonly sharesMemory: boolean;
+}
 
 /** The host's end of the wire to one guest. */
 export class Endpoint {
-  readonly kind: EndpointKind;
+  /** The placement of its guest, for messages. */
+  readonly kind: Placement;
+  /** What the guest's placement lets the host rely on. */
+  readonly traits: PlacementTraits;
   /**
-   * Whether the guest is Troupe's own code on this thread (`"local"`): its frames are used as they
-   * come. Frames from any other guest are checked first, and its replies validated again here.
+   * Whether the guest is Troupe's own code on this thread (`traits.trusted`): its frames are used
+   * as they come. Frames from any other guest are checked first, and its replies validated again.
    */
   readonly trusted: boolean;
   readonly #members = new Map<number, EndpointMember>();
@@ -63,11 +94,25 @@ export class Endpoint {
   /** A name for messages: the first actor's path, or the shared worker's name. */
   readonly label: string;
 
-  constructor(kind: EndpointKind, label: string, connect: (endpoint: Endpoint) => Link) {
+  constructor(
+    kind: Placement,
+    traits: PlacementTraits,
+    label: string,
+    connect: (endpoint: Endpoint) => Link,
+  ) {
     this.kind = kind;
-    this.trusted = kind === "local";
+    this.traits = traits;
+    this.trusted = traits.trusted;
     this.label = label;
     this.#link = connect(this);
+  }
+
+  /**
+   * Whether ending this guest may leave a thread running: it is not killable for certain, and it
+   * has a thread of its own (it is not the host's, which only a trusted guest runs on).
+   */
+  get leavesThread(): boolean {
+    return !this.traits.killable && !this.traits.trusted;
   }
 
   /** Whether the guest is still there. */
@@ -96,10 +141,10 @@ export class Endpoint {
     this.#members.set(member.id, member);
   }
 
-  /** Removes an actor; a dedicated worker ends with its last actor. */
+  /** Removes an actor; a dedicated guest ends with its last actor. */
   detach(member: EndpointMember): void {
     this.#members.delete(member.id);
-    if (this.#members.size === 0 && (this.kind === "worker" || this.kind === "process")) {
+    if (this.#members.size === 0 && this.traits.dedicated) {
       this.close();
     }
   }
@@ -326,50 +371,4 @@ export class Endpoint {
       );
     }
   }
-}
-
-/** A link to a guest in a Deno Web Worker. */
-export function workerLink(
-  endpoint: Endpoint,
-  url: string,
-  options: { name: string; permissions?: Deno.PermissionOptions },
-): Link {
-  const workerOptions: WorkerOptions & { deno?: { permissions: Deno.PermissionOptions } } = {
-    type: "module",
-    name: options.name,
-  };
-  if (options.permissions !== undefined) {
-    workerOptions.deno = { permissions: options.permissions };
-  }
-  const worker = new Worker(url, workerOptions);
-  worker.onmessage = (event: MessageEvent<unknown>) => endpoint.receive(event.data);
-  worker.onerror = (event: ErrorEvent) => {
-    event.preventDefault();
-    const error = event.error instanceof Error ? event.error : new Error(event.message);
-    endpoint.die(error);
-  };
-  worker.onmessageerror = () => {
-    endpoint.die(new Error("A message from the worker could not be deserialized"));
-  };
-  return {
-    post: (frames, transfer) => worker.postMessage(frames, transfer),
-    terminate: () => worker.terminate(),
-  };
-}
-
-/** A link to a guest on the host's own thread: frames are handed over without cloning. */
-export function localLink(endpoint: Endpoint, load: GuestPort["load"]): Link {
-  let open = true;
-  const guest = new Guest({
-    post: (frames) => {
-      if (open) endpoint.receive(frames);
-    },
-    load,
-  });
-  return {
-    post: (frames) => guest.receive(frames),
-    terminate: () => {
-      open = false;
-    },
-  };
 }

@@ -33,7 +33,8 @@ import {
 } from "../mailbox/wire.ts";
 import { deserializeError } from "../mailbox/wire.ts";
 import { ActorStoppedError, InvalidMessageError } from "../errors.ts";
-import { ActorCell, type KindEntry, kindTable, validate, validateReply } from "./cell.ts";
+import { ActorCell } from "./cell.ts";
+import { type KindEntry, kindTable, validate, validateReply } from "./protocol.ts";
 import type { ActorDefinition, ActorDown } from "./define.ts";
 import { definitionKey } from "./define.ts";
 import type { ActorRef, AskOptions } from "./ref.ts";

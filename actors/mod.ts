@@ -61,6 +61,13 @@ export type {
   TellOptions,
 } from "./ref.ts";
 export { isActorRef, refOf } from "./ref_of.ts";
+export type { PlacementTraits } from "./endpoint.ts";
+export {
+  type PlacementOption,
+  type PlacementRow,
+  PLACEMENTS,
+  type PlacementTable,
+} from "./placement.ts";
 export type {
   ActorStats,
   ActorStatus,

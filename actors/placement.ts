@@ -1,16 +1,93 @@
 /**
- * Where actors run: one endpoint per dedicated worker or subprocess, a fixed set of shared workers
- * that multiplex many actors each, one in-thread guest for `"local"` actors, and warm spare
- * workers for actors that asked for one.
+ * Where actors run: the {@linkcode PLACEMENTS} table (each placement, its traits and the options
+ * only it accepts), and the endpoints of one system: one per dedicated worker or subprocess, a
+ * fixed set of shared workers that multiplex many actors each, one in-thread guest for local
+ * actors, and warm spare workers for actors that asked for one.
+ *
+ * A placement is a link module in `links/` (how to reach its guest, and its traits), a row here,
+ * and its opener in {@linkcode Placements}. The rest of Troupe reads traits, never names.
  *
  * @module
  */
 
 import type { ActorCore } from "./actor.ts";
 import type { ActorDefinition } from "./define.ts";
-import { Endpoint, localLink, workerLink } from "./endpoint.ts";
-import { processLink } from "./process_link.ts";
-import { workerEntryUrl } from "./worker_entry.ts";
+import { Endpoint, type Link, type PlacementTraits } from "./endpoint.ts";
+import { type HeartbeatSettings, startHeartbeat } from "./_heartbeat.ts";
+import { LOCAL_TRAITS, localLink } from "./links/local.ts";
+import { PROCESS_TRAITS, processLink } from "./links/process.ts";
+import { SHARED_TRAITS, sharedLink } from "./links/shared.ts";
+import { WORKER_TRAITS, workerEntryUrl, workerLink } from "./links/worker.ts";
+
+/** A spawn option that only some placements accept. */
+export type PlacementOption = "permissions" | "spare" | "maxHeapMb";
+
+/** One row of {@linkcode PLACEMENTS}. */
+export interface PlacementRow {
+  /** What the host may rely on about its guests (see {@linkcode PlacementTraits}). */
+  readonly traits: PlacementTraits;
+  /**
+   * The placement-specific options it accepts; a spawn or child spec that sets another is refused.
+   * A shared or local guest runs with its host's permissions: accepting `permissions` there would
+   * silently grant them all to a caller who asked for a sandbox.
+   */
+  readonly options: readonly PlacementOption[];
+}
+
+/**
+ * The shape of {@linkcode PLACEMENTS}: one row per placement. Its keys are the `Placement` type;
+ * adding a placement adds a key here and a row there.
+ */
+export interface PlacementTable {
+  /** The spawning thread's event loop. */
+  readonly local: PlacementRow;
+  /** A dedicated Deno Web Worker (the default). */
+  readonly worker: PlacementRow;
+  /** One of a fixed set of shared workers, many actors each. */
+  readonly shared: PlacementRow;
+  /** A `deno` subprocess. */
+  readonly process: PlacementRow;
+}
+
+/**
+ * Every placement, in the order error messages list them, with its traits (what the host may rely
+ * on about its guests) and the placement-only options it accepts. The `Placement` type and the
+ * spawn option schema's enum derive from its keys. Frozen.
+ *
+ * @example Which placements share memory with the host
+ * ```ts
+ * import { PLACEMENTS } from "@troupe/troupe/actors";
+ * import { deepEqual, equal } from "node:assert/strict";
+ *
+ * const sharing = Object.entries(PLACEMENTS)
+ *   .filter(([, row]) => row.traits.sharesMemory)
+ *   .map(([name]) => name);
+ * deepEqual(sharing, ["local", "worker", "shared"]);
+ * equal(PLACEMENTS.process.traits.killable, true);
+ * ```
+ */
+export const PLACEMENTS: PlacementTable = Object.freeze({
+  local: row(LOCAL_TRAITS),
+  worker: row(WORKER_TRAITS, "permissions", "spare"),
+  shared: row(SHARED_TRAITS),
+  process: row(PROCESS_TRAITS, "permissions", "maxHeapMb"),
+});
+
+/** A frozen row of the table. */
+function row(traits: PlacementTraits, ...options: PlacementOption[]): PlacementRow {
+  return Object.freeze({ traits, options: Object.freeze(options) });
+}
+
+/** Where an actor runs: a key of {@linkcode PLACEMENTS}. */
+export type Placement = keyof typeof PLACEMENTS;
+
+/** The placements' names, in the table's order. */
+export const PLACEMENT_NAMES = Object.keys(PLACEMENTS) as [Placement, ...Placement[]];
+
+/** The placements that accept `option`, in the table's order. */
+export function placementsAccepting(option: PlacementOption): Placement[] {
+  return PLACEMENT_NAMES.filter((name) => PLACEMENTS[name].options.includes(option));
+}
 
 /** How long after a spare is taken the next one starts, in milliseconds. */
 const SPARE_DELAY_MS = 50;
@@ -39,38 +116,49 @@ export class Placements {
     return this.#endpoints;
   }
 
+  /** How each placement finds or opens an endpoint for an actor: one opener per table row. */
+  readonly #openers: { readonly [P in Placement]: (actor: ActorCore) => Endpoint } = {
+    local: (actor) => this.#localEndpoint(actor.def),
+    worker: (actor) =>
+      actor.options.spare
+        ? this.#takeSpare(actor)
+        : this.#worker(actor.def.url, actor.path, actor.options.permissions),
+    shared: () => this.#sharedEndpoint(),
+    process: (actor) =>
+      this.#open("process", actor.path, (endpoint) =>
+        processLink(endpoint, {
+          moduleUrl: actor.def.url,
+          name: actor.path,
+          permissions: actor.options.permissions,
+          maxHeapMb: actor.options.maxHeapMb,
+        })),
+  };
+
   /** An endpoint for the actor's placement, spawning a worker when one is needed. */
   acquire = (actor: ActorCore): Endpoint => {
     if (this.#closed) throw new TypeError(`Cannot start ${actor.path}: the system has closed`);
-    switch (actor.options.placement) {
-      case "local":
-        return this.#localEndpoint(actor.def);
-      case "worker":
-        return actor.options.spare
-          ? this.#takeSpare(actor)
-          : this.#worker(actor.def.url, actor.path, actor.options.permissions);
-      case "shared":
-        return this.#sharedEndpoint();
-      case "process":
-        return this.#track(
-          new Endpoint("process", actor.path, (endpoint) =>
-            processLink(endpoint, {
-              moduleUrl: actor.def.url,
-              name: actor.path,
-              permissions: actor.options.permissions,
-              maxHeapMb: actor.options.maxHeapMb,
-            })),
-        );
-    }
+    return this.#openers[actor.options.placement](actor);
   };
 
+  /**
+   * Starts the heartbeat loop over this system's endpoints (see `_heartbeat.ts`).
+   *
+   * @returns A function that stops it.
+   */
+  heartbeat(settings: HeartbeatSettings): () => void {
+    return startHeartbeat(() => this.#endpoints, settings);
+  }
+
+  /** A new endpoint of `kind`, with the traits of its row, tracked until it closes. */
+  #open(kind: Placement, label: string, connect: (endpoint: Endpoint) => Link): Endpoint {
+    return this.#track(new Endpoint(kind, PLACEMENTS[kind].traits, label, connect));
+  }
+
   #worker(moduleUrl: string, label: string, permissions?: Deno.PermissionOptions): Endpoint {
-    return this.#track(
-      new Endpoint(
-        "worker",
-        label,
-        (endpoint) => workerLink(endpoint, workerEntryUrl(moduleUrl), { name: label, permissions }),
-      ),
+    return this.#open(
+      "worker",
+      label,
+      (endpoint) => workerLink(endpoint, workerEntryUrl(moduleUrl), { name: label, permissions }),
     );
   }
 
@@ -99,14 +187,12 @@ export class Placements {
   #localEndpoint(def: ActorDefinition): Endpoint {
     this.#definitions.set(`${def.url}#${def.name}`, def);
     if (this.#local?.alive) return this.#local;
-    this.#local = this.#track(
-      new Endpoint("local", "local", (endpoint) =>
-        localLink(endpoint, (url, name) => {
-          const found = this.#definitions.get(`${url}#${name}`);
-          if (found === undefined) throw new TypeError(`No local definition "${name}" at ${url}`);
-          return Promise.resolve(found);
-        })),
-    );
+    this.#local = this.#open("local", "local", (endpoint) =>
+      localLink(endpoint, (url, name) => {
+        const found = this.#definitions.get(`${url}#${name}`);
+        if (found === undefined) throw new TypeError(`No local definition "${name}" at ${url}`);
+        return Promise.resolve(found);
+      }));
     return this.#local;
   }
 
@@ -114,13 +200,7 @@ export class Placements {
     this.#shared = this.#shared.filter((endpoint) => endpoint.alive);
     if (this.#shared.length < this.#sharedSize) {
       const name = `troupe-shared-${this.#nextShared++}`;
-      const endpoint = this.#track(
-        new Endpoint(
-          "shared",
-          name,
-          (endpoint) => workerLink(endpoint, workerEntryUrl(), { name }),
-        ),
-      );
+      const endpoint = this.#open("shared", name, (endpoint) => sharedLink(endpoint, name));
       this.#shared.push(endpoint);
       return endpoint;
     }

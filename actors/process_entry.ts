@@ -3,14 +3,14 @@
  * stdout, through the pipe codec of `mailbox/pipe.ts`.
  *
  * ```
- *   host (actors/process_link.ts)                      subprocess (this file)
+ *   host (actors/links/process.ts)                     subprocess (this file)
  *   Endpoint ─post─▶ encode ─▶ child stdin ══════════▶ FrameReader ─▶ Guest.receive
  *   Endpoint ◀─receive─ FrameReader ◀═══ child stdout ◀═ encode ◀─ Guest port.post
  * ```
  *
  * The subprocess is started from a generated `data:` module that imports the actor's module
- * statically (no read permission needed) and calls {@linkcode serveProcess}. Importing this file has
- * no side effect. It imports only guest-side code.
+ * statically (no read permission needed) and calls {@linkcode serveProcess}; the host builds it
+ * (`links/process.ts`). Importing this file has no side effect. It imports only guest-side code.
  *
  * @module
  */
@@ -20,25 +20,10 @@ import process from "node:process";
 import type { ToGuest, ToHost } from "../mailbox/wire.ts";
 import { REPLY_INVALID, serializeError } from "../mailbox/wire.ts";
 import { encodeFrames, FrameReader } from "../mailbox/pipe.ts";
-import { CLEAR_LOADING_SOURCE, markLoadingSource, whileLoading } from "./_loading.ts";
+import { whileLoading } from "./_loading.ts";
 import { Guest, reportUncaught } from "./guest.ts";
 import { findDefinition } from "./worker_entry.ts";
 import { SLOT_BYTES } from "./_slot.ts";
-
-/**
- * The source of a subprocess's entry module: it imports `moduleUrl` statically, then serves.
- *
- * @param moduleUrl The actor's module.
- */
-export function processEntryUrl(moduleUrl: string): string {
-  const entry = JSON.stringify(new URL("./process_entry.ts", import.meta.url).href);
-  const source = markLoadingSource(moduleUrl) +
-    `import * as m from ${JSON.stringify(moduleUrl)};\n` +
-    `import { serveProcess } from ${entry};\n` +
-    CLEAR_LOADING_SOURCE +
-    `serveProcess({ ${JSON.stringify(moduleUrl)}: m });\n`;
-  return `data:application/javascript,${encodeURIComponent(source)}`;
-}
 
 /**
  * Serves the guest side of the wire in this subprocess: frames from stdin, frames to stdout.

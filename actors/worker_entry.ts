@@ -2,14 +2,15 @@
  * The entry point of every Troupe worker: a guest fed by `postMessage`.
  *
  * A worker is started from a tiny generated module that imports the actor's module statically
- * (so a worker with `read: false` can still load it) and calls {@linkcode serveWorker}. This file
+ * (so a worker with `read: false` can still load it) and calls {@linkcode serveWorker}; the host
+ * builds it (`links/worker.ts`). This file
  * imports only guest-side code.
  *
  * @module
  */
 
 import type { ToGuest } from "../mailbox/wire.ts";
-import { CLEAR_LOADING_SOURCE, markLoadingSource, whileLoading } from "./_loading.ts";
+import { whileLoading } from "./_loading.ts";
 import { isActorDefinition } from "./define.ts";
 import type { ActorDefinition } from "./define.ts";
 import { Guest, reportUncaught } from "./guest.ts";
@@ -70,21 +71,4 @@ export function serveWorker(modules: Record<string, Record<string, unknown>> = {
     return exit(code);
   };
   reportUncaught(guest);
-}
-
-/**
- * The URL of a worker entry module that imports `moduleUrl` statically, then serves.
- *
- * @param moduleUrl The actor's module, or none for a shared worker that imports on demand.
- */
-export function workerEntryUrl(moduleUrl?: string): string {
-  const entry = JSON.stringify(new URL("./worker_entry.ts", import.meta.url).href);
-  const source = moduleUrl === undefined
-    ? `import { serveWorker } from ${entry};\nserveWorker();\n`
-    : markLoadingSource(moduleUrl) +
-      `import * as m from ${JSON.stringify(moduleUrl)};\n` +
-      `import { serveWorker } from ${entry};\n` +
-      CLEAR_LOADING_SOURCE +
-      `serveWorker({ ${JSON.stringify(moduleUrl)}: m });\n`;
-  return `data:application/javascript,${encodeURIComponent(source)}`;
 }

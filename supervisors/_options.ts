@@ -6,13 +6,14 @@
  */
 
 import { z } from "npm:zod@4.6.7";
-import type { ActorOptions, Delivery, Placement } from "../actors/actor.ts";
+import type { ActorOptions, Delivery } from "../actors/actor.ts";
+import { type Placement, PLACEMENT_NAMES } from "../actors/placement.ts";
 import type { OverflowPolicy } from "../mailbox/mailbox.ts";
 import { parseOptions as parseOptionsOf } from "../_util.ts";
 
 /** Defaults of every actor option, in one place. */
 export const ACTOR_DEFAULTS = {
-  placement: "worker",
+  placement: "worker" satisfies Placement,
   capacity: 1_000,
   overflow: "backpressure",
   prefetch: 1_024,
@@ -27,7 +28,7 @@ const positiveInt = z.number().int().positive();
 export const actorOptionsSchema: z.ZodType<ParsedActorOptions> = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_.:-]+$/, "letters, digits, _ . : - only").optional(),
   args: z.unknown().optional(),
-  placement: z.enum(["local", "worker", "shared", "process"]).optional(),
+  placement: z.enum(PLACEMENT_NAMES).optional(),
   mailbox: z.strictObject({
     capacity: z.union([positiveInt, z.literal(Infinity)]).optional(),
     overflow: z.enum(["backpressure", "drop_newest", "drop_oldest", "reject"]).optional(),

@@ -10,7 +10,8 @@ import { z } from "npm:zod@4.6.7";
 import type { ActorDefinition, Protocol } from "../actors/define.ts";
 import { isActorDefinition } from "../actors/define.ts";
 import { depthError, withinDepth } from "../mailbox/codec.ts";
-import { actorOptionsSchema, parseOptions } from "./_options.ts";
+import { type PlacementOption, PLACEMENTS, placementsAccepting } from "../actors/placement.ts";
+import { ACTOR_DEFAULTS, actorOptionsSchema, parseOptions } from "./_options.ts";
 import type { ActorSettings } from "./system.ts";
 import type { Backoff, Intensity, RestartType } from "./policy.ts";
 
@@ -262,19 +263,20 @@ export function makeChild<P extends Protocol, A, S>(
   if ("name" in parsed && parsed.name !== undefined) {
     throw new TypeError(`${where}: name is the child's id, do not set it`);
   }
-  const placement = parsed.placement ?? "worker";
-  if (supervision.spare && placement !== "worker") {
-    throw new TypeError(`${where}: spare applies to the "worker" placement only`);
+  const placement = parsed.placement ?? ACTOR_DEFAULTS.placement;
+  const accepts = (option: PlacementOption) => PLACEMENTS[placement].options.includes(option);
+  if (supervision.spare && !accepts("spare")) {
+    throw new TypeError(`${where}: spare applies to ${onlyFor("spare")} only`);
   }
-  if (parsed.permissions !== undefined && placement !== "worker" && placement !== "process") {
+  if (parsed.permissions !== undefined && !accepts("permissions")) {
     // A shared or local guest runs with its host's permissions: silently granting them all would
     // betray a caller who asked for a sandbox.
     throw new TypeError(
-      `${where}: permissions apply to the "worker" and "process" placements only, received "${placement}"`,
+      `${where}: permissions apply to ${onlyFor("permissions")} only, received "${placement}"`,
     );
   }
-  if (parsed.maxHeapMb !== undefined && placement !== "process") {
-    throw new TypeError(`${where}: maxHeapMb applies to the "process" placement only`);
+  if (parsed.maxHeapMb !== undefined && !accepts("maxHeapMb")) {
+    throw new TypeError(`${where}: maxHeapMb applies to ${onlyFor("maxHeapMb")} only`);
   }
   // The args cross to the guest by structured clone, which a deep enough value overflows.
   if (!withinDepth(parsed.args)) throw depthError(where, "args");
@@ -287,6 +289,15 @@ export function makeChild<P extends Protocol, A, S>(
     shutdownMs: supervision.shutdownMs ?? 5_000,
     spare: supervision.spare ?? false,
   });
+}
+
+/** The placements that accept `option`, for a message: `the "worker" and "process" placements`. */
+function onlyFor(option: PlacementOption): string {
+  const names = placementsAccepting(option).map((name) => `"${name}"`);
+  const list = names.length === 1
+    ? names[0]
+    : `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}`;
+  return `the ${list} placement${names.length === 1 ? "" : "s"}`;
 }
 
 /** Whether a value is a supervisor spec made by {@linkcode supervisor}. */

@@ -19,7 +19,6 @@ import { definitionKey, knownDefinition } from "../actors/define.ts";
 import type { ActorExit } from "../actors/ref.ts";
 import { Placements } from "../actors/placement.ts";
 import type { ActorRef } from "../actors/ref.ts";
-import { HungError } from "../errors.ts";
 import { Deque } from "../_util.ts";
 import type { OverflowPolicy } from "../mailbox/mailbox.ts";
 import { Deadlines } from "../_util.ts";
@@ -36,9 +35,6 @@ import {
   type SupervisorSpec,
 } from "./spec.ts";
 import { Supervisor } from "./supervisor.ts";
-
-/** How long a new guest may take to load its modules before heartbeats count it as hung. */
-const START_TIMEOUT_MS = 30_000;
 
 /** How many ended actors the system remembers, for refs to them that arrive later. */
 const ENDS_KEPT = 10_000;
@@ -338,7 +334,7 @@ export class ActorSystem implements AsyncDisposable {
   readonly #root: Supervisor;
   readonly #signals: Deno.Signal[];
   readonly #onSignal = () => this.#signal();
-  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #stopHeartbeat: (() => void) | undefined;
   #deadLetterCount = 0;
   #abandoned = 0;
   #firstSignal = -Infinity;
@@ -635,8 +631,9 @@ export class ActorSystem implements AsyncDisposable {
   }
 
   /**
-   * Every tick: pings each guest and declares silent ones hung (unless `timeoutMs` is undefined,
-   * heartbeats off), and checks the running handlers of actors with a `handlerTimeoutMs`.
+   * Starts the placement layer's heartbeat: every tick it pings each guest and declares silent ones
+   * hung (unless `timeoutMs` is undefined, heartbeats off); on the same tick this system checks the
+   * running handlers of actors with a `handlerTimeoutMs`, and counts the threads either leaves.
    */
   #startHeartbeat(intervalMs: number, timeoutMs: number | undefined): void {
     // How long a guest gets to answer a ping before an overdue handler counts as synchronous:
@@ -646,30 +643,18 @@ export class ActorSystem implements AsyncDisposable {
       this.#abandoned++;
       this.#events.emit({ type: "hung", path: core.path, error });
     };
-    this.#heartbeat = setInterval(() => {
-      for (const core of this.#actors.values()) {
-        if (core.options.handlerTimeoutMs !== undefined) core.checkHandler(graceMs, abandon);
-      }
-      if (timeoutMs === undefined) return;
-      const now = performance.now();
-      for (const endpoint of this.#placements.endpoints) {
-        if (endpoint.kind === "local") continue;
-        const silent = now - endpoint.lastHeard;
-        // A guest that has not said a word yet is still loading its modules: give it longer.
-        const limit = endpoint.heard ? timeoutMs : Math.max(timeoutMs, START_TIMEOUT_MS);
-        if (silent > limit) {
-          if (endpoint.kind !== "process") this.#abandoned++;
-          endpoint.die(new HungError(endpoint.label, Math.round(silent)));
-        } else {
-          endpoint.ping();
+    this.#stopHeartbeat = this.#placements.heartbeat({
+      intervalMs,
+      timeoutMs,
+      tick: () => {
+        for (const core of this.#actors.values()) {
+          if (core.options.handlerTimeoutMs !== undefined) core.checkHandler(graceMs, abandon);
         }
-      }
-    }, intervalMs);
-    try {
-      Deno.unrefTimer(this.#heartbeat as unknown as number);
-    } catch {
-      // A fake timer in tests: nothing to unref.
-    }
+      },
+      hung: (_endpoint, _error, leftThread) => {
+        if (leftThread) this.#abandoned++;
+      },
+    });
   }
 
   #signal(): void {
@@ -700,7 +685,7 @@ export class ActorSystem implements AsyncDisposable {
       );
       this.#events.emit({ type: "shutdown", path: "/", error });
       await this.#root.stop(timeoutMs);
-      if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
+      this.#stopHeartbeat?.();
       for (const signal of this.#signals) {
         try {
           Deno.removeSignalListener(signal, this.#onSignal);

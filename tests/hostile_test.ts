@@ -28,7 +28,7 @@ import {
 } from "../mod.ts";
 import type { ActorRef, AskOptions } from "../actors/ref.ts";
 import type { ActorDefinition } from "../actors/define.ts";
-import { type KindEntry, kindTable } from "../actors/cell.ts";
+import { type KindEntry, kindTable } from "../actors/protocol.ts";
 import { formatIssues } from "../_util.ts";
 import { Guest, type GuestPort } from "../actors/guest.ts";
 import {

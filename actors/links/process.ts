@@ -1,22 +1,49 @@
 /**
- * A link to a guest in a `deno` subprocess: killable for certain (SIGKILL), with its own heap limit
- * and permission flags.
+ * The `"process"` placement: a link to a guest in a `deno` subprocess, killable for certain
+ * (SIGKILL), with its own heap limit and permission flags.
  *
  * The subprocess runs `deno run` of a generated `data:` module that imports the actor's module
  * statically and serves the guest ({@linkcode processEntryUrl}), with `--config` pointing at the
  * nearest `deno.json` so that its bare specifiers resolve. Frames travel over its stdin and stdout
  * as length-prefixed batches, JSON when that is exact and V8's structured-clone format otherwise
- * (see `process_entry.ts`); its stderr is the parent's, and everything it would print on stdout
+ * (see `../process_entry.ts`); its stderr is the parent's, and everything it would print on stdout
  * (`console.log` and friends) goes to stderr. It exits by itself when its stdin closes; the host
  * reports any exit it did not cause as the endpoint's death, with the exit code or signal.
  *
  * @module
  */
 
-import type { ToGuest, ToHost } from "../mailbox/wire.ts";
-import type { Endpoint, Link } from "./endpoint.ts";
-import { encodeFrames, FrameReader } from "../mailbox/pipe.ts";
-import { processEntryUrl } from "./process_entry.ts";
+import type { ToGuest, ToHost } from "../../mailbox/wire.ts";
+import type { Endpoint, Link, PlacementTraits } from "../endpoint.ts";
+import { encodeFrames, FrameReader } from "../../mailbox/pipe.ts";
+import { CLEAR_LOADING_SOURCE, markLoadingSource } from "../_loading.ts";
+
+/**
+ * A subprocess: one guest per actor, killable for certain (SIGKILL), no shared memory with the
+ * host (frames cross a pipe; a `SharedArrayBuffer` cannot).
+ */
+export const PROCESS_TRAITS: PlacementTraits = Object.freeze({
+  dedicated: true,
+  killable: true,
+  trusted: false,
+  sharesMemory: false,
+});
+
+/**
+ * The source of a subprocess's entry module: it imports `moduleUrl` statically, then serves
+ * (`actors/process_entry.ts`).
+ *
+ * @param moduleUrl The actor's module.
+ */
+export function processEntryUrl(moduleUrl: string): string {
+  const entry = JSON.stringify(new URL("../process_entry.ts", import.meta.url).href);
+  const source = markLoadingSource(moduleUrl) +
+    `import * as m from ${JSON.stringify(moduleUrl)};\n` +
+    `import { serveProcess } from ${entry};\n` +
+    CLEAR_LOADING_SOURCE +
+    `serveProcess({ ${JSON.stringify(moduleUrl)}: m });\n`;
+  return `data:application/javascript,${encodeURIComponent(source)}`;
+}
 
 /** Options of {@linkcode processLink}. */
 export interface ProcessLinkOptions {
@@ -155,7 +182,10 @@ class ProcessLink implements Link {
     const oom = status.signal === "SIGTRAP" || status.signal === "SIGABRT"
       ? " (out of memory, or a V8 fatal error)"
       : "";
-    this.#endpoint.die(new Error(`The subprocess of ${this.#name} ${how}${oom}`));
+    const error = new Error(`The subprocess of ${this.#name} ${how}${oom}`);
+    // `ref.stopped()` of an actor that ended this way reports the code.
+    if (status.signal === null) Object.assign(error, { exitCode: status.code });
+    this.#endpoint.die(error);
   }
 
   async #read(): Promise<void> {
