@@ -129,10 +129,13 @@ test("expectNoMessage passes on silence and fails as soon as a message comes", a
 
 test("a probe stands in for a definition beside a real actor of it", async () => {
   await using system = await start("probe-stand-in");
-  const real = await system.spawn(Counter, { placement: "local", name: "real" });
-  await using probe = await TestProbe.spawn(system, Counter);
+  // Both are local actors of the same url#name, started in one tick: each keeps its own definition.
+  const [real, probe] = await Promise.all([
+    system.spawn(Counter, { placement: "local", name: "real" }),
+    TestProbe.spawn(system, Counter),
+  ]);
+  await using _probe = probe;
   probe.reply("get", () => 100);
-  // Both are local actors of the same url#name: each keeps its own definition.
   real.tell("add", { n: 2 });
   equal(await real.ask("get", {}), 2);
   // Typed as what lookup returns for the real definition.
