@@ -12,7 +12,14 @@ import { ActorStoppedError } from "../errors.ts";
 import type { RefData } from "../mailbox/codec.ts";
 import { deserializeError, type SerializedError } from "../mailbox/wire.ts";
 import type { CallOp } from "../mailbox/wire.ts";
-import type { ActorExit, ActorRef, AskOptions, RefStatus, SendOptions, TellOptions } from "./ref.ts";
+import type {
+  ActorExit,
+  ActorRef,
+  AskOptions,
+  RefStatus,
+  SendOptions,
+  TellOptions,
+} from "./ref.ts";
 
 /** How a guest ref reaches the host. */
 export interface RefCaller {

@@ -297,12 +297,13 @@ export class ActorCore implements EndpointMember {
     this.#refs = {
       ref: (data) => host.resolve(data),
       // A local guest hands over its own refs uncloned (`ctx.self`): they become the host's.
-      live: (value) => value instanceof Ref || value instanceof GoneRef ? value : host.resolve({
-        "~troupe": "ref",
-        path: value.path,
-        uid: value.uid,
-        def: value.def,
-      }),
+      live: (value) =>
+        value instanceof Ref || value instanceof GoneRef ? value : host.resolve({
+          "~troupe": "ref",
+          path: value.path,
+          uid: value.uid,
+          def: value.def,
+        }),
     };
     this.#nagle = Math.max(1, Math.min(options.capacity, options.prefetch) >> 1);
     this.def = def;
@@ -1178,7 +1179,9 @@ export class ActorCore implements EndpointMember {
       case "lookup": {
         const { path, def } = frame.payload as { path: unknown; def: unknown };
         if (typeof path !== "string" || typeof def !== "string") {
-          throw new TypeError(`Cannot look up from ${this.path}: path and definition must be strings`);
+          throw new TypeError(
+            `Cannot look up from ${this.path}: path and definition must be strings`,
+          );
         }
         return this.#host.lookup(path, def);
       }
@@ -1188,7 +1191,9 @@ export class ActorCore implements EndpointMember {
           options: unknown;
         };
         if (typeof def !== "string" || typeof options !== "object" || options === null) {
-          throw new TypeError(`Cannot spawn from ${this.path}: a definition and options are needed`);
+          throw new TypeError(
+            `Cannot spawn from ${this.path}: a definition and options are needed`,
+          );
         }
         return await this.#host.spawn(this, def, options as Record<string, unknown>);
       }
@@ -1285,12 +1290,10 @@ export class ActorCore implements EndpointMember {
     if (this.#status !== "running" && this.#status !== "starting") return;
     this.#cancelTimer(key);
     const fire = () => this.tell(kind, checked.value);
-    const timer = every
-      ? setInterval(fire, ms)
-      : setTimeout(() => {
-        this.#timers.delete(key);
-        fire();
-      }, ms);
+    const timer = every ? setInterval(fire, ms) : setTimeout(() => {
+      this.#timers.delete(key);
+      fire();
+    }, ms);
     this.#timers.set(key, timer);
   }
 

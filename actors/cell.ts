@@ -148,7 +148,9 @@ export class ActorCell {
       log: logger(path),
       lookup(def, where) {
         if (!isActorDefinition(def)) {
-          return Promise.reject(new TypeError(`Cannot look up ${where} from ${path}: not a definition`));
+          return Promise.reject(
+            new TypeError(`Cannot look up ${where} from ${path}: not a definition`),
+          );
         }
         return services.call("lookup", "", { path: where, def: definitionKey(def) }) as Promise<
           // deno-lint-ignore no-explicit-any

@@ -141,7 +141,10 @@ export interface ActorContext<P extends Protocol = Protocol> {
    *
    * @throws {TypeError} When no actor runs at `path`, or it is of another definition.
    */
-  lookup<Q extends Protocol, A, S>(def: ActorDefinition<Q, A, S>, path: string): Promise<ActorRef<Q>>;
+  lookup<Q extends Protocol, A, S>(
+    def: ActorDefinition<Q, A, S>,
+    path: string,
+  ): Promise<ActorRef<Q>>;
   /**
    * Spawns a child supervised by this actor, at `${ctx.path}/${name}`, in any placement. The
    * child is restarted per its `restart` type; it is stopped before this actor stops, and when

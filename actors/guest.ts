@@ -602,7 +602,14 @@ export class Guest implements RefCaller {
     const n = this.#nextCall++;
     const { promise, resolve, reject } = Promise.withResolvers<unknown>();
     this.#calls.set(n, { from, resolve, reject });
-    const frame: Extract<ToHost, { t: "call" }> = { t: "call", id: from, call: n, op, kind, payload };
+    const frame: Extract<ToHost, { t: "call" }> = {
+      t: "call",
+      id: from,
+      call: n,
+      op,
+      kind,
+      payload,
+    };
     if (invalid !== undefined) frame.invalid = invalid;
     if (options?.timeoutMs !== undefined) frame.timeoutMs = options.timeoutMs;
     if (to !== undefined) frame.to = to;

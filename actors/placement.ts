@@ -95,7 +95,11 @@ const SPARE_DELAY_MS = 50;
 /** The endpoints of one actor system. */
 export class Placements {
   readonly #sharedSize: number;
-  readonly #definitions = new Map<string, ActorDefinition>();
+  /**
+   * The live `"local"` actors by path. Their guest finds a definition by the actor's path, not by
+   * `url#name`: a test probe shares its `url#name` with the definition it stands in for.
+   */
+  readonly #locals = new Map<string, ActorCore>();
   readonly #endpoints = new Set<Endpoint>();
   readonly #spares = new Map<string, Endpoint>();
   /** Dead endpoints whose worker is terminated a little later (it announced its own exit). */
@@ -118,7 +122,7 @@ export class Placements {
 
   /** How each placement finds or opens an endpoint for an actor: one opener per table row. */
   readonly #openers: { readonly [P in Placement]: (actor: ActorCore) => Endpoint } = {
-    local: (actor) => this.#localEndpoint(actor.def),
+    local: (actor) => this.#localEndpoint(actor),
     worker: (actor) =>
       actor.options.spare
         ? this.#takeSpare(actor)
@@ -184,15 +188,31 @@ export class Placements {
     return endpoint;
   }
 
-  #localEndpoint(def: ActorDefinition): Endpoint {
-    this.#definitions.set(`${def.url}#${def.name}`, def);
+  #localEndpoint(actor: ActorCore): Endpoint {
+    const { path } = actor;
+    this.#locals.set(path, actor);
+    actor.stopped().then(() => {
+      if (this.#locals.get(path) === actor) this.#locals.delete(path);
+    });
     if (this.#local?.alive) return this.#local;
-    this.#local = this.#open("local", "local", (endpoint) =>
-      localLink(endpoint, (url, name) => {
-        const found = this.#definitions.get(`${url}#${name}`);
-        if (found === undefined) throw new TypeError(`No local definition "${name}" at ${url}`);
+    this.#local = this.#open("local", "local", (endpoint) => {
+      const link = localLink(endpoint, (key, name) => {
+        const found = this.#locals.get(key)?.def;
+        if (found === undefined) throw new TypeError(`No local definition "${name}" for ${key}`);
         return Promise.resolve(found);
-      }));
+      });
+      return {
+        // The guest loads a definition by the spawn frame's `url`: here, the actor's path.
+        post: (frames, transfer) => {
+          for (let i = 0; i < frames.length; i++) {
+            const frame = frames[i];
+            if (frame.t === "spawn") frames[i] = { ...frame, url: frame.path };
+          }
+          link.post(frames, transfer);
+        },
+        terminate: link.terminate,
+      };
+    });
     return this.#local;
   }
 
@@ -229,5 +249,6 @@ export class Placements {
     this.#spares.clear();
     this.#shared = [];
     this.#local = undefined;
+    this.#locals.clear();
   }
 }

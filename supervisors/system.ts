@@ -457,7 +457,9 @@ export class ActorSystem implements AsyncDisposable {
   ): Promise<ActorRef> {
     const name = key.slice(key.lastIndexOf("#") + 1);
     if (this.#shutdown) {
-      throw new TypeError(`Cannot spawn "${name}" from ${parent.path}: the system is shutting down`);
+      throw new TypeError(
+        `Cannot spawn "${name}" from ${parent.path}: the system is shutting down`,
+      );
     }
     const def = knownDefinition(key);
     if (def === undefined) {
@@ -467,9 +469,16 @@ export class ActorSystem implements AsyncDisposable {
     }
     const { name: id, restart = "transient", ...rest } = options;
     if (id !== undefined && typeof id !== "string") {
-      throw new TypeError(`Cannot spawn "${def.name}": name must be a string, received ${typeof id}`);
+      throw new TypeError(
+        `Cannot spawn "${def.name}": name must be a string, received ${typeof id}`,
+      );
     }
-    const spec = makeChild(id ?? def.name, def, { ...rest, restart } as ChildOptions, "Cannot spawn");
+    const spec = makeChild(
+      id ?? def.name,
+      def,
+      { ...rest, restart } as ChildOptions,
+      "Cannot spawn",
+    );
     // Unnamed: the definition's name, or the first of name-2, name-3… that is free.
     return parent.spawnChild({ spec, named: id !== undefined });
   }

@@ -1,72 +1,42 @@
 /**
- * Test helpers. Deno's sanitizers do not notice a Worker left running, so this module wraps the
- * global `Worker` to track every live one, and `test()` fails any test that leaves one behind
- * (terminating it, so the leak does not spread to the next test).
+ * Test helpers. Deno's sanitizers do not notice a Worker left running, so this module tracks every
+ * live one with the test kit's `trackWorkers` (from its first import, before any test creates a
+ * worker), and `test()` fails any test that leaves one behind (terminating it, so the leak does not
+ * spread to the next test).
  *
  * @module
  */
 
 import FakeTimers from "@sinonjs/fake-timers";
 import type { SystemEvent, SystemEvents } from "../mod.ts";
+import { trackWorkers, withLeakCheck } from "../testing/mod.ts";
 
-const live = new Set<Worker>();
-const Original = globalThis.Worker;
-
-class TrackedWorker extends Original {
-  constructor(specifier: string | URL, options?: WorkerOptions) {
-    super(specifier, options);
-    live.add(this);
-  }
-
-  override terminate(): void {
-    live.delete(this);
-    super.terminate();
-  }
-}
-
-globalThis.Worker = TrackedWorker as typeof Worker;
+/** Every worker created through the global `Worker` since this module loaded, and still alive. */
+const all = trackWorkers();
 
 /** How many workers created through the global `Worker` are still alive. */
 export function liveWorkers(): number {
-  return live.size;
+  return all.live.size;
 }
 
 /**
  * Fails with the number of workers started since `before` and still alive, after terminating them.
  */
 export function assertNoLeakedWorkers(before: ReadonlySet<Worker> = new Set()): void {
-  const leaked = [...live].filter((worker) => !before.has(worker));
+  const leaked = [...all.live].filter((worker) => !before.has(worker));
   for (const worker of leaked) worker.terminate();
   if (leaked.length > 0) {
     throw new Error(`${leaked.length} worker(s) were left alive by the test`);
   }
 }
 
-/** `Deno.test` that also fails when the test leaves a Worker alive. */
+/** `Deno.test` that also fails when the test leaves a Worker alive (the kit's `withLeakCheck`). */
 export function test(
   name: string,
   fn: (t: Deno.TestContext) => Promise<void> | void,
   options: Omit<Deno.TestDefinition, "name" | "fn"> = {},
 ): void {
-  Deno.test({
-    name,
-    ...options,
-    async fn(t) {
-      const before = new Set(live);
-      let failure: unknown;
-      try {
-        await fn(t);
-      } catch (error) {
-        failure = error;
-      }
-      try {
-        assertNoLeakedWorkers(before);
-      } catch (leak) {
-        failure ??= leak;
-      }
-      if (failure !== undefined) throw failure;
-    },
-  });
+  Deno.test({ name, ...options, fn: withLeakCheck(fn) });
 }
 
 /** Resolves with the first event of `type` that the stream publishes and `match` accepts. */

@@ -10,6 +10,7 @@ import {
 } from "../mod.ts";
 import { Counter } from "./fixtures/counter.ts";
 import { hiddenDefinition, Probe } from "./fixtures/probe.ts";
+import { TestProbe } from "../testing/mod.ts";
 import { liveWorkers, nextEvent, test, waitForFlag } from "./_helpers.ts";
 
 const PLACEMENTS: Placement[] = ["local", "worker", "shared"];
@@ -266,6 +267,20 @@ test("spawn options are validated before anything starts", async () => {
     message: 'Cannot spawn "taken": the path /taken is taken',
   });
   equal(liveWorkers(), before);
+});
+
+test("validation runs before any handler: a probe records the valid messages only, in order", async () => {
+  await using system = await ActorSystem.start({ name: "validated", heartbeat: false });
+  await using probe = await TestProbe.spawn(system, Counter);
+  const letter = nextEvent(system.events, "dead_letter");
+  probe.ref.tell("add", { n: 1 });
+  probe.ref.tell("add", { n: 1.5 });
+  probe.ref.tell("add", { n: 2, extra: true } as { n: number });
+  equal((await letter).letter.reason, "invalid");
+  deepEqual(await probe.expectMessage("add"), { n: 1 });
+  deepEqual(await probe.expectMessage("add"), { n: 2 }); // the unknown key stripped
+  await probe.expectNoMessage(20);
+  equal(probe.received.length, 2);
 });
 
 test("lookup finds a live actor by path and refuses another definition", async () => {

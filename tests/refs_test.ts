@@ -125,6 +125,7 @@ test("a watcher's onDown runs exactly once when the watched actor stops, and at 
   const other = await system.spawn(Sink, { name: "other" });
   watcher.tell("watch", { target: other });
   watcher.tell("unwatch", { target: other });
+  await watcher.ask("parentPath", {}); // the unwatch has reached the host
   await other.stop();
   await watcher.ask("parentPath", {});
   equal((await watcher.ask("downs", {})).length, 2);

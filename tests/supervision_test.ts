@@ -15,6 +15,7 @@ import {
   type SystemEvent,
 } from "../mod.ts";
 import { SharedLog, Supervised, type SupervisedArgs } from "./fixtures/supervised.ts";
+import { FakeTime } from "../testing/mod.ts";
 import { liveWorkers, nextEvent, test } from "./_helpers.ts";
 
 /** No backoff: restarts happen at once, so tests stay fast. */
@@ -640,6 +641,7 @@ test("the intensity window slides with the clock: restarts older than periodMs s
 // ---- backoff ------------------------------------------------------------------------------------
 
 test("restarts wait an exponential backoff per consecutive restart, capped at maxMs", async () => {
+  using time = new FakeTime();
   const log = new SharedLog(["a"]);
   const backoff = { initialMs: 40, factor: 3, maxMs: 100, jitter: 0 };
   const root = supervisor({
@@ -649,22 +651,19 @@ test("restarts wait an exponential backoff per consecutive restart, capped at ma
   });
   await using system = await start("backoff", root);
   const a = system.lookup(Supervised, "/a");
-  const crashedAt: number[] = [];
-  const restartedAt: number[] = [];
-  system.events.on((event) => {
-    if (event.type === "crashed") crashedAt.push(performance.now());
-    if (event.type === "restarted") restartedAt.push(performance.now());
-  });
-  for (let i = 0; i < 3; i++) {
-    const done = restarted(system, "/a");
-    a.tell("crash", {});
-    await done;
-  }
-  const waits = restartedAt.map((at, i) => at - crashedAt[i]);
   // 40, then 40 × 3 = 120 capped to 100, then 40 × 9 = 360 capped to 100.
-  assert(waits[0] >= 39, `first wait ${waits[0]} ms`);
-  assert(waits[1] >= 99, `second wait ${waits[1]} ms`);
-  assert(waits[2] >= 99 && waits[2] < 360, `third wait ${waits[2]} ms`);
+  for (const waitMs of [40, 100, 100]) {
+    const crashed = nextEvent(system.events, "crashed");
+    let done = false;
+    const back = restarted(system, "/a").then(() => done = true);
+    a.tell("crash", {});
+    await crashed;
+    await time.tickAsync(waitMs - 1);
+    equal(done, false, `restarted before ${waitMs} ms`);
+    await time.tickAsync(1);
+    await back;
+  }
+  deepEqual(log.entries().filter((entry) => entry === "restart a").length, 3);
 });
 
 test("a shutdown during a long backoff cancels the pending restart at once", async () => {

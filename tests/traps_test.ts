@@ -113,7 +113,11 @@ const config = new URL("deno.json", root).pathname;
 
 test("the README's quick start type-checks and runs as written", async () => {
   const blocks = await readmeBlocks();
-  deepEqual(blocks.map((block) => block.heading), ["Quick start", "Patterns from Python, typed"]);
+  deepEqual(blocks.map((block) => block.heading), [
+    "Quick start",
+    "Patterns from Python, typed",
+    "Testing your actors",
+  ]);
   const dir = await Deno.makeTempDir({ prefix: "troupe_readme_" });
   try {
     // Verbatim, resolved through the checkout's deno.json, as the README says.
@@ -143,6 +147,20 @@ test("the README's pool snippet type-checks against the test tasks", async () =>
     );
     const checked = await deno(["check", "--config", config, "patterns.ts"], dir);
     equal(checked.code, 0, checked.stderr);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+test("the README's test snippet passes as written", async () => {
+  const [, , testing] = await readmeBlocks();
+  const dir = await Deno.makeTempDir({ prefix: "troupe_readme_" });
+  try {
+    // Verbatim, resolved through the checkout's deno.json, as the README says.
+    await Deno.writeTextFile(`${dir}/shop_test.ts`, testing.code);
+    const ran = await deno(["test", "-A", "--config", config, "shop_test.ts"], dir);
+    equal(ran.code, 0, ran.stdout + ran.stderr);
+    ok(ran.stdout.includes("2 passed"), ran.stdout);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
