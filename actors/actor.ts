@@ -26,7 +26,6 @@ import { Deque } from "../_util.ts";
 import { Mailbox, type OverflowPolicy } from "../mailbox/mailbox.ts";
 import {
   depthError,
-  isRefData,
   readsWithin,
   type RefData,
   revive,
@@ -336,9 +335,8 @@ export class ActorCore implements EndpointMember {
       case "crashed":
       case "down":
         return "restarting";
-      default:
-        return this.#status;
     }
+    return this.#status;
   }
 
   /** How the actor ended, once it is gone for good. */

@@ -11,7 +11,6 @@
  */
 
 import type { ActorCore } from "./actor.ts";
-import type { ActorDefinition } from "./define.ts";
 import { Endpoint, type Link, type PlacementTraits } from "./endpoint.ts";
 import { type HeartbeatSettings, startHeartbeat } from "./_heartbeat.ts";
 import { LOCAL_TRAITS, localLink } from "./links/local.ts";

@@ -1,5 +1,6 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { ActorSystem, type Placement } from "../mod.ts";
+import { ActorSystem, type Placement, supervisor } from "../mod.ts";
+import { FakeTime } from "../testing/mod.ts";
 import { test } from "./_helpers.ts";
 import { Forwarder, Parent, Sink, Ticker } from "./fixtures/refs.ts";
 
@@ -147,4 +148,34 @@ test("a watched actor that crashes and is not restarted is down as crashed; rest
   equal(await watcher.ask("join", { target: temporary }), "crashed: sink crashed on purpose");
   equal(await restarted.ask("sum", { n: 1 }), 1); // restarted, alive
   deepEqual(await watcher.ask("downs", {}), [{ path: "/temporary", reason: "crashed" }]);
+});
+
+test("ctx.timers live on the host: fake time drives them, a key replaces, a restart cancels", async () => {
+  using time = new FakeTime();
+  await using system = await ActorSystem.start({
+    name: "timers",
+    heartbeat: false,
+    root: supervisor({ backoff: { initialMs: 0 } }),
+  });
+  const ticker = await system.spawn(Ticker, { name: "ticker", restart: "permanent" });
+  ticker.tell("every", { key: "a", ms: 100 });
+  deepEqual(await ticker.ask("ticks", {}), []); // the timer has reached the host
+  time.tick(250);
+  deepEqual(await ticker.ask("ticks", {}), ["a", "a"]);
+  ticker.tell("cancel", { key: "a" });
+  ticker.tell("every", { key: "c", ms: 100 });
+  ticker.tell("once", { key: "c", ms: 10 }); // replaces the repeating timer of that key
+  await ticker.ask("ticks", {});
+  time.tick(1_000);
+  deepEqual(await ticker.ask("ticks", {}), ["a", "a", "c"]);
+  equal(
+    await ticker.ask("bad", {}),
+    'InvalidMessageError: Invalid "tick" message for /ticker: key: Invalid input: expected string, received number',
+  );
+  ticker.tell("every", { key: "d", ms: 100 });
+  await ticker.ask("ticks", {});
+  ticker.tell("crash", {});
+  deepEqual(await ticker.ask("ticks", {}), []); // a new incarnation
+  time.tick(1_000);
+  deepEqual(await ticker.ask("ticks", {}), [], "a timer outlived the incarnation that started it");
 });
