@@ -25,6 +25,8 @@ export interface ActorNode {
   processed: number;
   restarts: number;
   lastError?: string | { name?: string; message: string } | null;
+  /** The children it spawned with `ctx.spawn`. */
+  children?: TreeNode[];
 }
 
 /** A supervisor of the `/stats` tree. */
@@ -246,6 +248,7 @@ export function render(
         ? c.red
         : c.yellow,
     );
+    for (const child of node.children ?? []) walk(child, depth + 1);
   };
   walk(stats.tree, 0);
   const header = ["ACTOR", "PLACEMENT", "STATUS", "MAILBOX", "MSG/S", "RESTARTS", "LAST ERROR"];
@@ -281,5 +284,5 @@ export function render(
 
 function collect(node: TreeNode, visit: (node: TreeNode) => void): void {
   visit(node);
-  if (node.kind === "supervisor") { for (const child of node.children) collect(child, visit); }
+  for (const child of node.children ?? []) collect(child, visit);
 }

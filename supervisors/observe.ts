@@ -79,6 +79,8 @@ export interface ActorSnapshot {
   readonly restarts: number;
   /** The message of its last crash, or `null`. */
   readonly lastError: string | null;
+  /** The children it spawned with `ctx.spawn`, in start order; absent when it has none. */
+  readonly children?: readonly TreeNode[];
 }
 
 /** One node of the supervision tree in a {@linkcode SystemSnapshot}. */
@@ -406,6 +408,13 @@ function drawActor(actor) {
   box.append(figures);
   const error = (mark && mark.error) || actor.lastError;
   if (error) box.append(el("div", { class: "error" }, error));
+  if (actor.children && actor.children.length > 0) {
+    const kids = el("div", { class: "kids" });
+    for (const child of actor.children) {
+      kids.append(child.kind === "supervisor" ? drawSupervisor(child) : drawActor(child));
+    }
+    box.append(kids);
+  }
   return box;
 }
 

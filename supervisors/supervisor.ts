@@ -276,6 +276,7 @@ export class Supervisor {
         processed: stats.processed,
         restarts: stats.restarts,
         lastError: stats.lastError ?? null,
+        ...(node.kids === undefined ? {} : { children: node.kids.snapshot().children }),
       };
     });
     return { path: this.path, kind: "supervisor", strategy: this.spec.strategy, children };

@@ -179,3 +179,18 @@ test("ctx.timers live on the host: fake time drives them, a key replaces, a rest
   time.tick(1_000);
   deepEqual(await ticker.ask("ticks", {}), [], "a timer outlived the incarnation that started it");
 });
+
+test("the live view's tree shows the children an actor spawned", async () => {
+  await using system = await ActorSystem.start({ name: "refs", heartbeat: false });
+  const parent = await system.spawn(Parent, { name: "parent" });
+  await parent.ask("spawnKid", { name: "kid", placement: "local" });
+  const observer = await system.observe({ port: 0 });
+  try {
+    const stats = await (await fetch(new URL("/stats", observer.url))).json();
+    const node = stats.tree.children.find((child: { path: string }) => child.path === "/parent");
+    deepEqual(node.children.map((child: { path: string }) => child.path), ["/parent/kid"]);
+  } finally {
+    await observer.close();
+  }
+  deepEqual(system.stats().actors.map((actor) => actor.path), ["/parent", "/parent/kid"]);
+});
