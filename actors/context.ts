@@ -149,9 +149,10 @@ export interface ActorContext<P extends Protocol = Protocol> {
    * Spawns a child supervised by this actor, at `${ctx.path}/${name}`, in any placement. The
    * child is restarted per its `restart` type; it is stopped before this actor stops, and when
    * this actor restarts (as Akka's `preRestart` does). Children that crash more often than the
-   * default restart intensity allows (3 in 5 s) make this actor crash. The child's module must be
+   * default restart intensity allows (10 in 5 s) make this actor crash. The child's module must be
    * imported on the host (a guest cannot make the host load code): importing it from this
-   * actor's module is enough.
+   * actor's module is enough. An actor spawned with `permissions` passes them on: its children
+   * run with the same, and never in the `"local"` or `"shared"` placement (the host's rights).
    *
    * @throws {TypeError} When an option is invalid, the name is taken, or the definition is not
    * known on the host.

@@ -468,6 +468,23 @@ export class ActorSystem implements AsyncDisposable {
       );
     }
     const { name: id, restart = "transient", ...rest } = options;
+    // A sandboxed actor cannot start a child with more rights than its own.
+    const sandbox = parent.options.permissions;
+    if (sandbox !== undefined) {
+      const where = `Cannot spawn "${def.name}" from ${parent.path}`;
+      if (rest.placement === "local" || rest.placement === "shared") {
+        throw new TypeError(
+          `${where}: it runs with restricted permissions, and a "${rest.placement}" child would run with the host's`,
+        );
+      }
+      if (
+        rest.permissions !== undefined &&
+        JSON.stringify(rest.permissions) !== JSON.stringify(sandbox)
+      ) {
+        throw new TypeError(`${where}: its children run with its own permissions`);
+      }
+      rest.permissions = sandbox;
+    }
     if (id !== undefined && typeof id !== "string") {
       throw new TypeError(
         `Cannot spawn "${def.name}": name must be a string, received ${typeof id}`,

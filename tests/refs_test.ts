@@ -194,3 +194,23 @@ test("the live view's tree shows the children an actor spawned", async () => {
   }
   deepEqual(system.stats().actors.map((actor) => actor.path), ["/parent", "/parent/kid"]);
 });
+
+test("a sandboxed actor's children run with its permissions, never the host's", async () => {
+  await using system = await ActorSystem.start({ name: "refs", heartbeat: false });
+  const parent = await system.spawn(Parent, {
+    name: "parent",
+    permissions: { read: [new URL("./fixtures/", import.meta.url)] },
+  });
+  await parent.ask("spawnKid", { name: "kid", placement: "local" }).then(
+    () => ok(false, "a local child was spawned"),
+    (error) => {
+      equal(error.name, "TypeError");
+      equal(
+        error.message,
+        'Cannot spawn "sink" from /parent: it runs with restricted permissions, and a "local" child would run with the host\'s',
+      );
+    },
+  );
+  const kid = await parent.ask("spawnKid", { name: "kid" });
+  equal(await kid.ask("sum", { n: 2 }), 2);
+});
