@@ -1149,7 +1149,23 @@ export class ActorCore implements EndpointMember {
           return undefined;
         }
         const payload = this.#incoming(frame.payload, frame.kind, endpoint);
-        if (frame.op === "tell") return target.tell(frame.kind as never, payload as never);
+        if (frame.op === "tell") {
+          try {
+            return target.tell(frame.kind as never, payload as never);
+          } catch (error) {
+            // A tell's sender hears nothing: what it got wrong (an unknown kind, an ask sent as a
+            // tell) is reported where undeliverable messages go.
+            const reason = error instanceof MailboxFullError ? "overflow" : "invalid";
+            this.#owner.deadLetter({
+              path: target.path,
+              kind: frame.kind,
+              payload,
+              reason,
+              error: error as Error,
+            });
+            return undefined;
+          }
+        }
         if (frame.op === "send") return await target.send(frame.kind as never, payload as never);
         return await target.ask(frame.kind as never, payload as never, {
           timeoutMs: frame.timeoutMs,

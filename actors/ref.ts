@@ -94,7 +94,9 @@ export interface ActorRef<P extends Protocol = Protocol> {
    *
    * @throws {TypeError} When `kind` is not a tell of the protocol.
    * @throws {MailboxFullError} When the mailbox is full and its policy is `"backpressure"` or
-   * `"reject"`.
+   * `"reject"`. A tell made through a ref held by an actor in a guest throws nothing there: what
+   * the target refuses (a full mailbox, a kind it does not have) becomes a dead letter
+   * (`"overflow"`, `"invalid"`).
    */
   tell<K extends TellKeys<P>>(kind: K, msg: In<P[K]>, options?: TellOptions): void;
   /**

@@ -214,3 +214,22 @@ test("a sandboxed actor's children run with its permissions, never the host's", 
   const kid = await parent.ask("spawnKid", { name: "kid" });
   equal(await kid.ask("sum", { n: 2 }), 2);
 });
+
+test("a tell through a ref that the target's mailbox refuses is a dead letter: nothing is lost silently", async () => {
+  await using system = await ActorSystem.start({ name: "refs", heartbeat: false });
+  const sink = await system.spawn(Sink, {
+    name: "sink",
+    mailbox: { capacity: 1, overflow: "reject" },
+  });
+  const fwd = await system.spawn(Forwarder, { name: "fwd", args: { sink } });
+  for (let n = 1; n <= 10; n++) fwd.tell("fwd", { n });
+  await fwd.ask("argPath", {}); // every tell has reached the host
+  const refused = system.deadLetters().filter((d) => d.path === "/sink" && d.kind === "put");
+  ok(refused.length > 0, "a full mailbox refused nothing");
+  for (const letter of refused) {
+    equal(letter.reason, "overflow");
+    equal(letter.error?.name, "MailboxFullError");
+  }
+  const got = await sink.ask("got", {});
+  equal(got.length + refused.length, 10);
+});
