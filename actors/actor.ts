@@ -200,6 +200,9 @@ const DOWN_ENTRY: KindEntry = {
   reply: undefined,
 };
 
+/** How many of one actor's calls (asks, sends, spawns…) the host serves at once. */
+const MAX_CALLS_WAITING = 65_536;
+
 /** A random prefix per thread and a counter: a spawn's uid, unique across threads and hosts. */
 const UID_PREFIX = crypto.randomUUID().slice(0, 8);
 let nextUid = 1;
@@ -277,6 +280,8 @@ export class ActorCore implements EndpointMember {
   readonly #watching = new Set<ActorCore>();
   /** `ctx.timers` of the current incarnation, by key. */
   readonly #timers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** The calls of its guest being served (asks, sends, spawns waiting for an answer). */
+  #callsWaiting = 0;
   /** Whether the last incarnation ended in a crash (the end is then `"crashed"`). */
   #crashedLast = false;
   #end: ActorExit | undefined;
@@ -1108,11 +1113,23 @@ export class ActorCore implements EndpointMember {
     const id = this.id;
     let ok = true;
     let value: unknown;
-    try {
-      value = await this.#serve(frame, endpoint);
-    } catch (error) {
+    // Each waiting call holds a little host memory: a guest may not pile up more than this.
+    if (this.#callsWaiting >= MAX_CALLS_WAITING) {
       ok = false;
-      value = serializeError(error);
+      value = serializeError(
+        new RangeError(
+          `Cannot ${frame.op} from ${this.path}: ${MAX_CALLS_WAITING} of its calls are waiting already`,
+        ),
+      );
+    } else {
+      this.#callsWaiting++;
+      try {
+        value = await this.#serve(frame, endpoint);
+      } catch (error) {
+        ok = false;
+        value = serializeError(error);
+      }
+      this.#callsWaiting--;
     }
     // Only the cell that asked may hear the answer: a successor numbers its calls afresh.
     if (this.#endpoint === endpoint && this.id === id) {
