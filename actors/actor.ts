@@ -200,8 +200,11 @@ const DOWN_ENTRY: KindEntry = {
   reply: undefined,
 };
 
-/** How many of one actor's calls (asks, sends, spawns…) the host serves at once. */
+/** How many of one actor's calls that wait (asks, sends, spawns…) the host serves at once. */
 const MAX_CALLS_WAITING = 65_536;
+
+/** The calls whose answer may take a while: the others are answered at once. */
+const WAITING_OPS: ReadonlySet<string> = new Set(["send", "ask", "stop", "stopped", "spawn"]);
 
 /** A random prefix per thread and a counter: a spawn's uid, unique across threads and hosts. */
 const UID_PREFIX = crypto.randomUUID().slice(0, 8);
@@ -1108,37 +1111,41 @@ export class ActorCore implements EndpointMember {
     this.#stopped.resolve();
   }
 
-  async #call(frame: Extract<ToHost, { t: "call" }>): Promise<void> {
+  #call(frame: Extract<ToHost, { t: "call" }>): void {
     const endpoint = this.#endpoint;
     const id = this.id;
-    let ok = true;
-    let value: unknown;
-    // Each waiting call holds a little host memory: a guest may not pile up more than this.
-    if (this.#callsWaiting >= MAX_CALLS_WAITING) {
-      ok = false;
-      value = serializeError(
-        new RangeError(
-          `Cannot ${frame.op} from ${this.path}: ${MAX_CALLS_WAITING} of its calls are waiting already`,
-        ),
-      );
-    } else {
-      this.#callsWaiting++;
-      try {
-        value = await this.#serve(frame, endpoint);
-      } catch (error) {
-        ok = false;
-        value = serializeError(error);
-      }
-      this.#callsWaiting--;
-    }
     // Only the cell that asked may hear the answer: a successor numbers its calls afresh.
-    if (this.#endpoint === endpoint && this.id === id) {
-      endpoint?.post({ t: "result", call: frame.call, ok, value });
+    const answer = (ok: boolean, value: unknown) => {
+      if (this.#endpoint === endpoint && this.id === id) {
+        endpoint?.post({ t: "result", call: frame.call, ok, value });
+      }
+    };
+    // Each call that waits holds a little host memory: a guest may not pile up more than this.
+    if (WAITING_OPS.has(frame.op) && this.#callsWaiting >= MAX_CALLS_WAITING) {
+      const error = new RangeError(
+        `Cannot ${frame.op} from ${this.path}: ${MAX_CALLS_WAITING} of its calls are waiting already`,
+      );
+      return answer(false, serializeError(error));
     }
+    let result: unknown;
+    try {
+      result = this.#serve(frame, endpoint);
+    } catch (error) {
+      return answer(false, serializeError(error));
+    }
+    if (!(result instanceof Promise)) return answer(true, result);
+    this.#callsWaiting++;
+    result.then(
+      (value) => answer(true, value),
+      (error) => answer(false, serializeError(error)),
+    ).finally(() => this.#callsWaiting--);
   }
 
-  /** What a guest's call asks for, done on the host: the answer, or a throw that rejects it. */
-  async #serve(frame: Extract<ToHost, { t: "call" }>, endpoint: Endpoint | undefined) {
+  /**
+   * What a guest's call asks for, done on the host: the answer (a promise for a call that waits),
+   * or a throw that rejects it.
+   */
+  #serve(frame: Extract<ToHost, { t: "call" }>, endpoint: Endpoint | undefined): unknown {
     const to = frame.to;
     switch (frame.op) {
       case "stop":
@@ -1146,7 +1153,7 @@ export class ActorCore implements EndpointMember {
           void this.#exit();
           return undefined;
         }
-        return await this.#host.resolve(to).stop(
+        return this.#host.resolve(to).stop(
           frame.timeoutMs === undefined ? undefined : { timeoutMs: frame.timeoutMs },
         );
       case "tell":
@@ -1183,19 +1190,17 @@ export class ActorCore implements EndpointMember {
             return undefined;
           }
         }
-        if (frame.op === "send") return await target.send(frame.kind as never, payload as never);
-        return await target.ask(frame.kind as never, payload as never, {
+        if (frame.op === "send") return target.send(frame.kind as never, payload as never);
+        return target.ask(frame.kind as never, payload as never, {
           timeoutMs: frame.timeoutMs,
         });
       }
-      case "stopped": {
-        const exit = await this.#host.resolve(to!).stopped();
-        return {
+      case "stopped":
+        return this.#host.resolve(to!).stopped().then((exit) => ({
           reason: exit.reason,
           error: exit.error === undefined ? undefined : serializeError(exit.error),
           exitCode: exit.exitCode,
-        };
-      }
+        }));
       case "watch":
         this.#watch(to!);
         return undefined;
@@ -1226,7 +1231,7 @@ export class ActorCore implements EndpointMember {
             `Cannot spawn from ${this.path}: a definition and options are needed`,
           );
         }
-        return await this.#host.spawn(this, def, options as Record<string, unknown>);
+        return this.#host.spawn(this, def, options as Record<string, unknown>);
       }
       case "timer":
         this.#startTimer(frame.kind, this.#incoming(frame.payload, frame.kind, endpoint));
