@@ -221,7 +221,11 @@ export class Supervisor {
   /** Starts a child of the actor of `node`, under that actor's own supervisor. */
   async #spawnKid(node: ActorNode, request: KidRequest): Promise<ActorRef> {
     const { core } = node;
-    if (this.#nodes.get(node.spec.id) !== node || core.status !== "running") {
+    // From `init` (starting) or a handler (running): a crashed or stopping actor spawns nothing.
+    if (
+      this.#nodes.get(node.spec.id) !== node ||
+      (core.status !== "running" && core.status !== "starting")
+    ) {
       throw new TypeError(`Cannot spawn "${request.spec.id}" from ${node.path}: it is not running`);
     }
     let kids = node.kids;

@@ -233,3 +233,20 @@ test("a tell through a ref that the target's mailbox refuses is a dead letter: n
   const got = await sink.ask("got", {});
   equal(got.length + refused.length, 10);
 });
+
+test("ctx.spawn works from init, and a restart spawns the children again", async () => {
+  await using system = await ActorSystem.start({ name: "refs", heartbeat: false });
+  const parent = await system.spawn(Parent, {
+    name: "parent",
+    restart: "permanent",
+    args: { kid: "early" },
+  });
+  const early = system.lookup(Sink, "/parent/early");
+  equal(await early.ask("sum", { n: 3 }), 3);
+  parent.tell("crash", {});
+  deepEqual(await early.stopped(), { reason: "stopped" });
+  await parent.ask("parentPath", {}); // restarted: init ran again
+  const again = system.lookup(Sink, "/parent/early");
+  ok(again.uid !== early.uid);
+  equal(again.status, "running");
+});
