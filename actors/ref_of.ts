@@ -6,8 +6,39 @@
 
 import { z } from "npm:zod@4.6.7";
 import { isRefData } from "../mailbox/codec.ts";
-import type { ActorDefinition, Protocol } from "./define.ts";
+import type { ActorDefinition, Protocol, Schema } from "./define.ts";
 import type { ActorRef } from "./ref.ts";
+
+/**
+ * A schema as zod's own types read it: `z.object({ field: schema })` infers the field's type from
+ * `_zod.output` and `_zod.input`, and makes the field optional when `_zod.optout` is `"optional"`.
+ *
+ * @typeParam O What the schema outputs.
+ * @typeParam I What it takes.
+ */
+export interface ZodLike<O, I = O> extends Schema<O, I> {
+  /** The types zod reads (the runtime object is a zod schema). */
+  readonly _zod: { readonly output: O; readonly input: I };
+}
+
+/**
+ * The zod schema `refOf` makes: it validates a ref and types it `ActorRef<P>`, as a field of
+ * `z.object` or the reply of an `ask`; `.optional()`, `.nullable()` and `.array()` give the usual
+ * variants.
+ *
+ * @typeParam P The protocol of the actor the ref reaches.
+ */
+export interface RefSchema<P extends Protocol> extends ZodLike<ActorRef<P>> {
+  /** The schema of a ref or `undefined`: a field of it in `z.object` is optional. */
+  optional(): ZodLike<ActorRef<P> | undefined> & {
+    /** Marks the schema optional for zod's object types. */
+    readonly _zod: { readonly optin: "optional"; readonly optout: "optional" };
+  };
+  /** The schema of a ref or `null`. */
+  nullable(): ZodLike<ActorRef<P> | null>;
+  /** The schema of an array of refs. */
+  array(): ZodLike<ActorRef<P>[]>;
+}
 
 /**
  * The schema of a ref to an actor of `def`: a payload field (in spawn args, a message or a reply)
@@ -51,7 +82,7 @@ import type { ActorRef } from "./ref.ts";
 export function refOf<P extends Protocol>(
   // deno-lint-ignore no-explicit-any
   def: ActorDefinition<P, any, any>,
-): z.ZodType<ActorRef<P>>;
+): RefSchema<P>;
 /**
  * The schema of a ref to an actor named `name`, typed by a protocol declared explicitly: for an
  * actor whose protocol refers to itself, or two actors that refer to each other (a definition
@@ -64,10 +95,11 @@ export function refOf<P extends Protocol>(
  *
  * @example A ping that answers to whoever sent it
  * ```ts
- * import { defineActor, refOf } from "@troupe/troupe";
+ * import { type ActorRef, defineActor, refOf, type ZodLike } from "@troupe/troupe";
  * import { z } from "zod";
  *
- * type PingProtocol = { ping: z.ZodType<{ n: number; from: unknown }> };
+ * // Declared as a type first: the definition cannot be read inside its own protocol.
+ * type PingProtocol = { ping: ZodLike<{ n: number; from: ActorRef<PingProtocol> }> };
  * const ping = z.object({ n: z.number(), from: refOf<PingProtocol>("ping") });
  *
  * export const Ping = defineActor({
@@ -83,18 +115,18 @@ export function refOf<P extends Protocol>(
  * });
  * ```
  */
-export function refOf<P extends Protocol>(name: string): z.ZodType<ActorRef<P>>;
+export function refOf<P extends Protocol>(name: string): RefSchema<P>;
 export function refOf<P extends Protocol>(
   // deno-lint-ignore no-explicit-any
   target: ActorDefinition<P, any, any> | string,
-): z.ZodType<ActorRef<P>> {
+): RefSchema<P> {
   if (typeof target === "string") {
     if (target === "") throw new TypeError("Cannot declare refOf: name must be a non-empty string");
     const suffix = `#${target}`;
     return z.custom<ActorRef<P>>(
       (value) => isRefData(value) && value.def.endsWith(suffix),
       { error: `expected a ref to a "${target}" actor` },
-    );
+    ) as unknown as RefSchema<P>;
   }
   if (typeof target !== "object" || target === null) {
     throw new TypeError(
@@ -106,7 +138,7 @@ export function refOf<P extends Protocol>(
     // Read at the first validation, never while the protocol is built.
     key ??= `${target.url}#${target.name}`;
     return isRefData(value) && value.def === key;
-  }, { error: () => `expected a ref to a "${target.name}" actor` });
+  }, { error: () => `expected a ref to a "${target.name}" actor` }) as unknown as RefSchema<P>;
 }
 
 /**
