@@ -156,7 +156,7 @@ export const Fetcher = defineActor({
 const fullCrawlerProtocol = {
   ...crawlerProtocol,
   /** The fetchers the crawler has spawned so far: refs in a reply. */
-  team: ask(z.object({}), z.array(refOf(Fetcher))),
+  team: ask(z.object({}), refOf(Fetcher).array()),
 };
 
 type CrawlerContext = ActorContext<typeof fullCrawlerProtocol>;

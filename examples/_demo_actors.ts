@@ -97,7 +97,7 @@ export const Producer = defineActor({
     produce: z.object({
       count: z.number().int().min(0),
       jobMs: z.number().min(0),
-      workers: z.array(refOf(JobWorker)).min(1),
+      workers: refOf(JobWorker).array(),
       collector: refOf(Collector),
     }),
   },
