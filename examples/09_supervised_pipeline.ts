@@ -8,15 +8,17 @@
  *
  * ```
  *  /                       root supervisor
- *  ├── /collector          drains the results queue, keeps each item once
+ *  ├── /collector          counts the results it is sent, keeps each item once
  *  ├── /workers            one_for_one supervisor, restarts a crashed worker at once
  *  │   └── worker-1..4     delivery "at_least_once": a crashed message is redelivered
  *  └── /producer           on the main thread, sends items round robin with backpressure
  * ```
  *
- * Each worker crashes on about 5% of its messages, half before and half after its result is put;
- * the supervisor restarts it, the crashing message is delivered again, and the collector drops
- * the duplicates that a crash after the put causes. 5,000 items (400 with `--quick`).
+ * The actors talk by refs: the producer is spawned with the workers' and the collector's refs, and
+ * each item carries the collector's ref, to which the worker sends its result. Each worker crashes
+ * on about 5% of its messages, half before and half after its result is sent; the supervisor
+ * restarts it, the crashing message is delivered again, and the collector drops the duplicates
+ * that a crash after the send causes. 5,000 items (400 with `--quick`).
  *
  *   deno task example:supervised-pipeline
  *   deno run -A examples/09_supervised_pipeline.ts --quick
@@ -24,9 +26,9 @@
  * @module
  */
 
-import { ActorSystem, child, SharedQueue, supervisor } from "../mod.ts";
+import { ActorSystem, child, supervisor } from "../mod.ts";
 import { fmtMs, line, scaled, sleep, stopwatch, title } from "./_common.ts";
-import { Collector, PipelineWorker, type Processed, Producer } from "./_pipeline_actors.ts";
+import { Collector, PipelineWorker, Producer } from "./_pipeline_actors.ts";
 
 const ITEMS = scaled(5_000, 400);
 const WORKERS = 4;
@@ -37,10 +39,9 @@ title(
     "(seed 003, robustness)",
 );
 
-const results = new SharedQueue<Processed>({ capacity: 4_096 });
 const root = supervisor({
   children: [
-    child("collector", Collector, { args: { results } }),
+    child("collector", Collector, { mailbox: { capacity: 4_096 } }),
     child(
       "workers",
       supervisor({
@@ -51,7 +52,7 @@ const root = supervisor({
           { length: WORKERS },
           (_, i) =>
             child(`worker-${i + 1}`, PipelineWorker, {
-              args: { results, crashRate: CRASH_RATE },
+              args: { crashRate: CRASH_RATE },
               delivery: "at_least_once",
               maxDeliveries: 10, // 5% ** 10: no message is crashed into quarantine
               mailbox: { capacity: 256 },
@@ -73,7 +74,6 @@ system.events.on((event) => {
 });
 
 const collector = system.lookup(Collector, "/collector");
-collector.tell("pull", {}); // starts its loop
 const workers = Array.from(
   { length: WORKERS },
   (_, i) => system.lookup(PipelineWorker, `/workers/worker-${i + 1}`),
@@ -81,7 +81,7 @@ const workers = Array.from(
 const producer = await system.spawn(Producer, {
   name: "producer",
   placement: "local",
-  args: { workers },
+  args: { workers, collector }, // refs in args: whom to feed, where the results go
 });
 
 line();
@@ -115,7 +115,6 @@ while ((summary.unique < sent || workersBusy()) && performance.now() < deadline)
   summary = await collector.ask("summary", {});
 }
 const ms = clock();
-results.close(); // the collector's loop ends at its next pull
 
 line();
 line("Per worker (deliveries include the ones that crashed):");
@@ -133,7 +132,7 @@ line();
 line(`sent ${sent} in ${fmtMs(ms)}`);
 line(
   `processed ${summary.unique} distinct, ${summary.duplicates} duplicates dropped ` +
-    `(a crash after the put), ${summary.wrong} wrong`,
+    `(a crash after the send), ${summary.wrong} wrong`,
 );
 line(
   `restarts ${statsRestarts} (events: ${crashed} crashed, ${restarted} restarted), ` +

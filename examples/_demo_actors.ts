@@ -1,26 +1,19 @@
 /**
- * The actors of the demo: a producer that fills a queue of jobs, workers that take jobs from it
- * (and crash at random), and a collector that counts the results. Jobs and results travel through
- * `SharedQueue`s; progress is a counter in shared memory.
+ * The actors of the demo: a producer that hands out jobs, workers that do them (and crash at
+ * random), and a collector that counts the results. They talk by refs and messages only: the
+ * producer is given the workers' and the collector's refs, each job carries the ref of the
+ * collector its result goes to, and every mailbox is bounded, so a full one slows its sender down.
+ *
+ * ```
+ *  /producer ──send "job" { id, ms, collector }──▶ /workers/worker-N ──send "result"──▶ /collector
+ *   (local)        round robin, backpressure        at_least_once: a job whose      (local)
+ *                                                   worker crashed is redelivered
+ * ```
+ *
+ * @module
  */
 import { z } from "zod";
-import { ask, defineActor, MailboxClosedError, type SharedQueue, TimeoutError } from "../mod.ts";
-
-/** What every demo actor shares: the queues and the job table, all in shared memory. */
-export interface Shared {
-  /** Job ids waiting for a worker. */
-  readonly jobs: SharedQueue<number>;
-  /** `[job, worker]` pairs, one per finished job. */
-  readonly results: SharedQueue<[number, number]>;
-  /** How long each job computes, in milliseconds, by job id. */
-  readonly durations: Int32Array<SharedArrayBuffer>;
-  /** How many times each job was finished (the collector writes it). */
-  readonly finished: Int32Array<SharedArrayBuffer>;
-  /** The job each worker holds, or -1: what a restarted worker puts back. */
-  readonly holding: Int32Array<SharedArrayBuffer>;
-  /** [finished jobs, crashes]. */
-  readonly progress: Int32Array<SharedArrayBuffer>;
-}
+import { ask, defineActor, refOf } from "../mod.ts";
 
 /** Computes for about `ms` milliseconds: a stand-in for real work. */
 function compute(ms: number): number {
@@ -30,79 +23,102 @@ function compute(ms: number): number {
   return x;
 }
 
-/** Puts every job id into the queue, waiting when the queue is full. */
-export const Producer = defineActor({
-  name: "producer",
+const tally = z.object({
+  /** Distinct jobs finished. */
+  done: z.number().int(),
+  /** Jobs finished more than once (a worker crashed after sending the result). */
+  twice: z.number().int(),
+});
+
+/** Counts results as they come: how many distinct jobs are done, and how many came twice. */
+export const Collector = defineActor({
+  name: "collector",
   url: import.meta.url,
-  protocol: { produce: z.object({ count: z.number().int().min(0) }) },
-  init: (args: Shared) => args,
+  protocol: {
+    result: z.object({ job: z.number().int().min(0), by: z.string() }),
+    progress: ask(z.object({}), tally),
+  },
+  init: () => ({ finished: new Map<number, number>() }),
   handlers: {
-    async produce(state, msg, ctx) {
-      for (let id = 0; id < msg.count && !ctx.signal.aborted; id++) await state.jobs.put(id);
+    result(state, msg) {
+      state.finished.set(msg.job, (state.finished.get(msg.job) ?? 0) + 1);
     },
+    progress: (state) => ({
+      done: state.finished.size,
+      twice: [...state.finished.values()].filter((times) => times > 1).length,
+    }),
   },
 });
 
 /**
- * Takes jobs until the queue closes. Before each job it records the job in `holding`; if it
- * crashes, the next incarnation finds it there and does it first: no job is lost. (Putting it back
- * into the queue could wait forever: the producer keeps the queue full.)
+ * Does one job per message and sends its result to the collector the job names. With probability
+ * `crashRate` it crashes, half the time before sending (the job is redelivered to the restarted
+ * worker) and half the time after (the redelivered job is finished twice: at least once).
  */
 export const JobWorker = defineActor({
   name: "job-worker",
   url: import.meta.url,
-  protocol: { work: z.object({}) },
-  init: (args: Shared & { index: number; crashRate: number }, ctx) => {
-    ctx.self.tell("work", {}); // start (again) taking jobs once init has returned
-    return args;
+  protocol: {
+    job: z.object({
+      id: z.number().int().min(0),
+      ms: z.number().min(0),
+      collector: refOf(Collector),
+    }),
   },
+  init: (args: { crashRate: number }) => args,
   handlers: {
-    async work(state, _msg, ctx) {
-      while (!ctx.signal.aborted) {
-        // The job a crashed incarnation held comes first.
-        let id = Atomics.load(state.holding, state.index);
-        if (id < 0) {
-          try {
-            id = await state.jobs.get({ timeoutMs: 100 });
-          } catch (error) {
-            if (error instanceof TimeoutError) continue;
-            if (error instanceof MailboxClosedError) return; // all jobs are done
-            throw error;
-          }
-        }
-        Atomics.store(state.holding, state.index, id);
-        compute(state.durations[id]);
-        if (Math.random() < state.crashRate) {
-          Atomics.add(state.progress, 1, 1);
-          throw new Error(`worker ${state.index + 1} crashed on job ${id}`);
-        }
-        await state.results.put([id, state.index]);
-        Atomics.store(state.holding, state.index, -1);
+    async job(state, msg, ctx) {
+      compute(msg.ms);
+      if (Math.random() < state.crashRate / 2) {
+        throw new Error(`${ctx.path} crashed before finishing job ${msg.id}`);
+      }
+      await msg.collector.send("result", { job: msg.id, by: ctx.path });
+      if (Math.random() < state.crashRate / 2) {
+        throw new Error(`${ctx.path} crashed after finishing job ${msg.id}`);
       }
     },
   },
 });
 
-/** Counts results as they come, in shared memory, until every job is finished. */
-export const Collector = defineActor({
-  name: "collector",
+/** How long job `id` computes, in milliseconds: between half and one and a half `jobMs`. */
+export function jobDuration(id: number, jobMs: number): number {
+  return Math.round(jobMs * (0.5 + ((id * 7919) % 100) / 100));
+}
+
+/**
+ * Hands out the jobs to the workers it is given, each job naming the collector. `send` waits while
+ * a worker's mailbox is full; one loop per worker takes the next job, so a worker that is busy or
+ * restarting holds up no other, and the producer runs only as fast as the workers.
+ */
+export const Producer = defineActor({
+  name: "producer",
   url: import.meta.url,
-  protocol: { collect: ask(z.object({ total: z.number().int().min(0) }), z.number()) },
-  init: (args: Shared) => args,
+  protocol: {
+    produce: z.object({
+      count: z.number().int().min(0),
+      jobMs: z.number().min(0),
+      workers: refOf(JobWorker).array(),
+      collector: refOf(Collector),
+    }),
+  },
+  init: () => ({}),
   handlers: {
-    async collect(state, msg, ctx) {
-      while (Atomics.load(state.progress, 0) < msg.total && !ctx.signal.aborted) {
-        let result: [number, number];
-        try {
-          result = await state.results.get({ timeoutMs: 100 });
-        } catch (error) {
-          if (error instanceof TimeoutError) continue;
-          if (error instanceof MailboxClosedError) break;
-          throw error;
+    async produce(_state, msg, ctx) {
+      const { collector } = msg;
+      let next = 0;
+      await Promise.all(msg.workers.map(async (worker) => {
+        while (next < msg.count && !ctx.signal.aborted) {
+          const id = next++;
+          try {
+            await worker.send("job", { id, ms: jobDuration(id, msg.jobMs), collector }, {
+              signal: ctx.signal,
+            });
+          } catch (error) {
+            if (ctx.signal.aborted) return; // shutting down: the tree stops
+            throw error;
+          }
         }
-        if (Atomics.add(state.finished, result[0], 1) === 0) Atomics.add(state.progress, 0, 1);
-      }
-      return Atomics.load(state.progress, 0);
+      }));
     },
   },
 });

@@ -1,13 +1,15 @@
 /**
- * The demo: a resilient background-worker app. A supervision tree runs a producer that fills a
- * `SharedQueue` of jobs, workers (each in its own Web Worker) that take jobs and crash at random,
- * and a collector that counts the results. Crashed workers are restarted and put back the job
- * they held: no job is lost. Ctrl-C shuts the tree down cleanly.
+ * The demo: a resilient background-worker app. A supervision tree runs a producer that hands out
+ * jobs, workers (each in its own Web Worker) that do them and crash at random, and a collector
+ * that counts the results. They talk by refs and messages: the producer gets the workers' and the
+ * collector's refs, each job carries the collector's ref, and every mailbox is bounded. Workers
+ * take their jobs "at least once": a crashed worker is restarted and the job it held is delivered
+ * again, so no job is lost. Ctrl-C shuts the tree down cleanly.
  *
  *   deno task demo [--jobs N] [--workers N] [--crash-rate R] [--job-ms MS]
  */
-import { ActorSystem, child, SharedQueue, supervisor } from "../mod.ts";
-import { Collector, JobWorker, Producer, type Shared } from "./_demo_actors.ts";
+import { ActorSystem, child, supervisor } from "../mod.ts";
+import { Collector, jobDuration, JobWorker, Producer } from "./_demo_actors.ts";
 
 function option(name: string, fallback: number): number {
   const index = Deno.args.indexOf(`--${name}`);
@@ -25,26 +27,15 @@ const workers = Math.max(1, Math.floor(option("workers", navigator.hardwareConcu
 const crashRate = option("crash-rate", 0.02);
 const jobMs = option("job-ms", 8);
 
-const shared: Shared = {
-  jobs: new SharedQueue<number>({ capacity: 256 }),
-  results: new SharedQueue<[number, number]>({ capacity: 256 }),
-  durations: new Int32Array(new SharedArrayBuffer(total * 4 || 4)),
-  finished: new Int32Array(new SharedArrayBuffer(total * 4 || 4)),
-  holding: new Int32Array(new SharedArrayBuffer(workers * 4)).fill(-1),
-  progress: new Int32Array(new SharedArrayBuffer(8)),
-};
 let serialMs = 0;
-for (let id = 0; id < total; id++) {
-  shared.durations[id] = Math.round(jobMs * (0.5 + ((id * 7919) % 100) / 100));
-  serialMs += shared.durations[id];
-}
+for (let id = 0; id < total; id++) serialMs += jobDuration(id, jobMs);
 
 const root = supervisor({
   strategy: "one_for_one",
   intensity: { maxRestarts: 1_000, periodMs: 1_000 },
   backoff: { initialMs: 0, jitter: 0 },
   children: [
-    child("collector", Collector, { args: shared, placement: "local" }),
+    child("collector", Collector, { placement: "local", mailbox: { capacity: 1_024 } }),
     child(
       "workers",
       supervisor({
@@ -53,11 +44,17 @@ const root = supervisor({
         children: Array.from(
           { length: workers },
           (_, index) =>
-            child(`worker-${index + 1}`, JobWorker, { args: { ...shared, index, crashRate } }),
+            child(`worker-${index + 1}`, JobWorker, {
+              args: { crashRate },
+              delivery: "at_least_once", // a job whose worker crashed is delivered again
+              maxDeliveries: 20, // set aside (a dead letter) only after 20 crashes on it
+              mailbox: { capacity: 16 }, // a full mailbox makes the producer wait
+              prefetch: 4, // a worker holds few jobs at a time: a crash redelivers few
+            }),
         ),
       }),
     ),
-    child("producer", Producer, { args: shared, placement: "local" }),
+    child("producer", Producer, { placement: "local" }),
   ],
 });
 
@@ -77,64 +74,63 @@ await using system = await ActorSystem.start({
   signals: ["SIGINT", "SIGTERM"],
 });
 let restarts = 0;
+let crashes = 0;
 system.events.on((event) => {
   if (event.type === "restarted") restarts++;
+  if (event.type === "crashed" && event.path.startsWith("/workers/")) crashes++;
 });
 
-system.lookup(Producer, "/producer").tell("produce", { count: total });
-const collected = system.lookup(Collector, "/collector")
-  .ask("collect", { total }, { timeoutMs: Infinity })
-  .catch(() => {}); // ends early only when the system shuts down
+// The producer learns who does the jobs and where their results go: refs in a message.
+const collector = system.lookup(Collector, "/collector");
+const workerRefs = Array.from(
+  { length: workers },
+  (_, index) => system.lookup(JobWorker, `/workers/worker-${index + 1}`),
+);
+system.lookup(Producer, "/producer")
+  .tell("produce", { count: total, jobMs, workers: workerRefs, collector });
 
+let tally = { done: 0, twice: 0 };
 let lastTenth = -1;
 function report(): void {
-  const done = Atomics.load(shared.progress, 0);
-  const share = total === 0 ? 1 : done / total;
+  const share = total === 0 ? 1 : tally.done / total;
   if (tty) {
     const width = 30;
     const filled = Math.round(share * width);
     write(
       `\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${(share * 100).toFixed(0)}% ` +
-        `${done}/${total} jobs, ${restarts} restarts `,
+        `${tally.done}/${total} jobs, ${restarts} restarts `,
     );
   } else if (Math.floor(share * 10) > lastTenth) {
     lastTenth = Math.floor(share * 10);
     console.log(
-      `progress ${(share * 100).toFixed(0)}%: ${done}/${total} jobs, ${restarts} restarts`,
+      `progress ${(share * 100).toFixed(0)}%: ${tally.done}/${total} jobs, ${restarts} restarts`,
     );
   }
 }
 
-let timer: ReturnType<typeof setInterval> | undefined;
-await Promise.race([
-  collected,
-  new Promise<void>((resolve) => {
-    timer = setInterval(() => {
-      report();
-      if (system.signal.aborted) resolve();
-    }, 100);
-  }),
-]);
-clearInterval(timer);
+const stopped = new Promise<void>((resolve) =>
+  system.signal.addEventListener("abort", () => resolve(), { once: true })
+);
+while (tally.done < total && !system.signal.aborted) {
+  const tick = new Promise<void>((resolve) => setTimeout(resolve, 100));
+  await Promise.race([tick, stopped]);
+  if (system.signal.aborted) break;
+  tally = await collector.ask("progress", {}).catch(() => tally); // a shutdown may overtake it
+  report();
+}
 report();
 if (tty) write("\n");
 
 const wallMs = performance.now() - started;
 const interrupted = system.signal.aborted;
-shared.jobs.close();
-shared.results.close();
 await system.shutdown();
 
-let finished = 0;
-let twice = 0;
-for (let id = 0; id < total; id++) {
-  if (shared.finished[id] > 0) finished++;
-  if (shared.finished[id] > 1) twice++;
-}
-const lost = total - finished;
+const lost = total - tally.done;
 console.log(interrupted ? "Interrupted: the tree was shut down cleanly." : "All jobs done.");
-console.log(`  jobs done       ${finished} of ${total}${twice ? ` (${twice} twice)` : ""}`);
-console.log(`  worker crashes  ${Atomics.load(shared.progress, 1)}, restarts ${restarts}`);
+console.log(
+  `  jobs done       ${tally.done} of ${total}${tally.twice ? ` (${tally.twice} twice)` : ""}`,
+);
+console.log(`  worker crashes  ${crashes}, restarts ${restarts}`);
 console.log(`  jobs lost       ${interrupted ? "(not counted: interrupted)" : lost}`);
 console.log(
   `  time            ${(wallMs / 1000).toFixed(2)} s; the same jobs one after another: ` +

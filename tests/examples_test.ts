@@ -156,6 +156,22 @@ const CASES: Case[] = [
       /^lost 0$/m,
     ],
   },
+  {
+    file: "10_refs_crawler.ts",
+    shows: "crawls every reachable page by refs, replacing the fetcher that crashed",
+    expect: [
+      /The crawler spawned 3 fetchers/,
+      /\/crawler\/fetcher-3 +running/,
+      /The crawler stopped by itself after \d+ ms/,
+      /it spawned fetcher-1, fetcher-2, fetcher-3, fetcher-4$/m,
+      /the refs its reply carried now read stopped, stopped, stopped$/m,
+      /\/p\/13 crashed its fetcher on attempt 1: onDown hired another/,
+      /\/gone\/5 +404 Not found/,
+      /^indexed 64 of 64 pages reachable from \/p\/0, 4 of them broken links$/m,
+      /^poison page \/p\/13: 1 crash, retried \/p\/13$/m,
+      /^missing 0, strays 0, indexed twice 0$/m,
+    ],
+  },
 ];
 
 const decoder = new TextDecoder();

@@ -108,6 +108,13 @@ async function readmeBlocks(): Promise<{ heading: string; code: string }[]> {
   return blocks;
 }
 
+/** The README's ```ts block under `heading`. */
+async function readmeBlock(heading: string): Promise<{ heading: string; code: string }> {
+  const block = (await readmeBlocks()).find((block) => block.heading === heading);
+  ok(block !== undefined, `the README has no ts block under "${heading}"`);
+  return block;
+}
+
 /** The checkout's deno.json: it maps `@troupe/troupe` (the package itself) and `zod`. */
 const config = new URL("deno.json", root).pathname;
 
@@ -115,6 +122,7 @@ test("the README's quick start type-checks and runs as written", async () => {
   const blocks = await readmeBlocks();
   deepEqual(blocks.map((block) => block.heading), [
     "Quick start",
+    "Actors that talk to each other",
     "Patterns from Python, typed",
     "Testing your actors",
   ]);
@@ -136,7 +144,7 @@ test("the README's quick start type-checks and runs as written", async () => {
 });
 
 test("the README's pool snippet type-checks against the test tasks", async () => {
-  const [, patterns] = await readmeBlocks();
+  const patterns = await readmeBlock("Patterns from Python, typed");
   const dir = await Deno.makeTempDir({ prefix: "troupe_readme_" });
   try {
     // Its tasks.ts is the tests' task module, which exports square and sleepy.
@@ -153,7 +161,7 @@ test("the README's pool snippet type-checks against the test tasks", async () =>
 });
 
 test("the README's test snippet passes as written", async () => {
-  const [, , testing] = await readmeBlocks();
+  const testing = await readmeBlock("Testing your actors");
   const dir = await Deno.makeTempDir({ prefix: "troupe_readme_" });
   try {
     // Verbatim, resolved through the checkout's deno.json, as the README says.
@@ -161,6 +169,25 @@ test("the README's test snippet passes as written", async () => {
     const ran = await deno(["test", "-A", "--config", config, "shop_test.ts"], dir);
     equal(ran.code, 0, ran.stdout + ran.stderr);
     ok(ran.stdout.includes("2 passed"), ran.stdout);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+test("the README's refs snippet runs as written: refs in args, messages and replies, children, watches, timers", async () => {
+  const { code } = await readmeBlock("Actors that talk to each other");
+  const text = await Deno.readTextFile(new URL("README.md", root));
+  const printed = /`deno run -A refs\.ts` prints:\n\n```\n([\s\S]*?)```/.exec(text);
+  ok(printed !== null, "the README does not show what refs.ts prints");
+  const dir = await Deno.makeTempDir({ prefix: "troupe_readme_" });
+  try {
+    // Verbatim, resolved through the checkout's deno.json, as the README says.
+    await Deno.writeTextFile(`${dir}/refs.ts`, code);
+    const checked = await deno(["check", "--config", config, "refs.ts"], dir);
+    equal(checked.code, 0, checked.stderr);
+    const ran = await deno(["run", "-A", "--config", config, "refs.ts"], dir);
+    equal(ran.code, 0, ran.stderr);
+    equal(ran.stdout, printed[1]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
