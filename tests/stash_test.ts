@@ -13,7 +13,7 @@ import { Gate } from "./fixtures/stash.ts";
 const range = (from: number, to: number) =>
   Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
-for (const placement of ["local", "worker", "process"] as Placement[]) {
+for (const placement of ["local", "worker", "shared", "process"] as Placement[]) {
   test(`${placement}: stashed messages run first after unstashAll, in order, ahead of prefetched ones`, async () => {
     await using system = await ActorSystem.start({ name: "stash", heartbeat: false });
     const gate = await system.spawn(Gate, { name: "gate", placement, prefetch: 16 });
