@@ -107,6 +107,8 @@ export interface ActorOptions {
   readonly spare: boolean;
   /** Handle queued messages before a final stop instead of dead-lettering them. */
   readonly drainOnStop: boolean;
+  /** How many messages `ctx.stash()` may hold at once; past it, a stash is a dead letter. */
+  readonly stashCapacity: number;
   /** How long a stop may take before the guest is killed, in milliseconds. */
   readonly shutdownMs: number;
 }
@@ -189,6 +191,8 @@ interface Envelope {
   errors: Error[] | undefined;
   /** When its delivery frame left (`performance.now()`): a subprocess's handler timeout counts from it. */
   sentAt: number;
+  /** Its handler called `ctx.stash()`: the ack moves it to the stash instead of dropping it. */
+  stashed: boolean;
 }
 
 /** The entry of a watched actor's end in the mailbox: `onDown` runs for it, in mailbox order. */
@@ -247,6 +251,11 @@ export class ActorCore implements EndpointMember {
   readonly #kinds: Map<string, KindEntry>;
   readonly #mailbox: Mailbox<Envelope>;
   readonly #ledger = new Deque<Envelope>();
+  /**
+   * Messages set aside by `ctx.stash()`, in the order they were stashed: kept across restarts
+   * (which put them back at the head of the mailbox), dead-lettered by a final stop.
+   */
+  readonly #stash = new Deque<Envelope>();
   readonly #frameEnds = new Deque<number>();
   /** Seqs that never reached the guest; the cumulative ack passes over them. */
   readonly #skipped = new Set<number>();
@@ -377,7 +386,7 @@ export class ActorCore implements EndpointMember {
       path: this.path,
       placement: this.options.placement,
       status: this.#status,
-      mailboxDepth: this.#mailbox.size + this.#ledger.length,
+      mailboxDepth: this.#mailbox.size + this.#ledger.length + this.#stash.length,
       processed: this.#processed,
       restarts: this.#restarts,
       lastError: this.#lastError?.message,
@@ -448,6 +457,7 @@ export class ActorCore implements EndpointMember {
       crash: crash === undefined ? undefined : serializeError(crash),
       uid: this.uid,
       parent: this.parent,
+      stashCapacity: this.options.stashCapacity,
     });
   }
 
@@ -607,6 +617,7 @@ export class ActorCore implements EndpointMember {
       deliveries: 0,
       errors: undefined,
       sentAt: 0,
+      stashed: false,
     };
   }
 
@@ -744,7 +755,8 @@ export class ActorCore implements EndpointMember {
   receive(frame: ToHost): void {
     switch (frame.t) {
       case "replies":
-        this.#replies(frame.r, frame.ack);
+        this.#replies(frame.r, frame.ack, frame.s);
+        if (frame.u) this.#unstashAll();
         break;
       case "ready":
         if (this.#status !== "starting") break;
@@ -804,28 +816,39 @@ export class ActorCore implements EndpointMember {
     if (r.length > 0 && (r[r.length - 3] as number) > ack) {
       return `replies.r answers seq ${r[r.length - 3]}, past its ack ${ack}`;
     }
-    const seq = this.#unanswered(ack, r);
+    const seq = this.#unanswered(ack, r, frame.s);
     return seq === undefined
       ? undefined
       : `replies.ack ${ack} passes the ask at seq ${seq} without answering it`;
   }
 
-  /** The seq of an ask up to `ack` that is still waiting and that `r` does not answer, if any. */
-  #unanswered(ack: number, r: unknown[]): number | undefined {
+  /**
+   * The seq of an ask up to `ack` that is still waiting and that `r` does not answer, if any. A
+   * stashed ask (in `s`) is answered later, once it is handled again.
+   */
+  #unanswered(ack: number, r: unknown[], s: number[] = []): number | undefined {
     const base = this.#ledgerBase();
     let j = 0;
+    let k = 0;
     for (let seq = base; seq <= ack; seq++) {
       const envelope = this.#ledger.at(seq - base);
       if (envelope === undefined) break;
       while (j < r.length && (r[j] as number) < seq) j += 3;
-      const answered = j < r.length && r[j] === seq;
+      while (k < s.length && s[k] < seq) k++;
+      const answered = (j < r.length && r[j] === seq) || (k < s.length && s[k] === seq);
       if (envelope.reply !== undefined && !envelope.reply.settled && !answered) return seq;
     }
     return undefined;
   }
 
-  #replies(r: unknown[], ack: number): void {
+  #replies(r: unknown[], ack: number, stashed: number[] | undefined): void {
     const base = this.#ledgerBase();
+    if (stashed !== undefined) {
+      for (const seq of stashed) {
+        const envelope = this.#ledger.at(seq - base);
+        if (envelope !== undefined && !this.#skipped.has(seq)) envelope.stashed = true;
+      }
+    }
     const trusted = this.#endpoint?.trusted === true;
     for (let i = 0; i < r.length; i += 3) {
       const envelope = this.#ledger.at((r[i] as number) - base);
@@ -870,7 +893,8 @@ export class ActorCore implements EndpointMember {
     }
     while (front !== undefined && front.seq <= seq) {
       this.#ledger.shift();
-      if (this.#skipped.size === 0 || !this.#skipped.delete(front.seq)) this.#processed++;
+      if (front.stashed) this.#stashAway(front);
+      else if (this.#skipped.size === 0 || !this.#skipped.delete(front.seq)) this.#processed++;
       front = this.#ledger.peek();
     }
     let end = this.#frameEnds.peek();
@@ -879,6 +903,52 @@ export class ActorCore implements EndpointMember {
       end = this.#frameEnds.peek();
     }
     this.#wake();
+  }
+
+  // ---- the stash ----------------------------------------------------------------------------
+
+  /**
+   * A handled message whose handler called `ctx.stash()`: set aside, its delivery not charged (a
+   * stash is not a failure), its ask still waiting. Past `stashCapacity` it is a dead letter
+   * `"overflow"`, and an ask rejects with `MailboxFullError`.
+   */
+  #stashAway(envelope: Envelope): void {
+    envelope.stashed = false;
+    envelope.deliveries--;
+    if (envelope.reply?.settled) {
+      this.#deadLetter(envelope, "expired", undefined);
+      return;
+    }
+    const capacity = this.options.stashCapacity;
+    if (this.#stash.length < capacity) {
+      this.#stash.push(envelope);
+      return;
+    }
+    const error = new MailboxFullError(capacity, `${this.path} (stash)`);
+    if (envelope.reply) settle(envelope.reply, false, error);
+    this.#deadLetter(envelope, "overflow", error);
+  }
+
+  /**
+   * `ctx.unstashAll()`: the guest finished the handler at its ack and dropped what it held after
+   * it. Those messages (never started: uncharged) go back to the head of the mailbox, and the
+   * stash in front of them; the guest resumes with deliveries from the next seq.
+   */
+  #unstashAll(): void {
+    const back = this.#drainLedger();
+    for (const envelope of back) envelope.deliveries--;
+    this.#frameEnds.clear();
+    this.#mailbox.pushFront([...this.#stash.drain(), ...back]);
+    const endpoint = this.#endpoint;
+    if (endpoint?.alive && this.#inGuest) {
+      endpoint.post({ t: "rewind", id: this.id, seq: this.#nextSeq });
+    }
+    this.#wake();
+  }
+
+  /** Before a restart: the stash goes back to the head of the mailbox, ahead of `redeliver`. */
+  #withStash(redeliver: Envelope[]): Envelope[] {
+    return this.#stash.length === 0 ? redeliver : [...this.#stash.drain(), ...redeliver];
   }
 
   /**
@@ -949,7 +1019,7 @@ export class ActorCore implements EndpointMember {
     }
     this.#frameEnds.clear();
     this.#skipped.clear();
-    this.#mailbox.pushFront(redeliver);
+    this.#mailbox.pushFront(this.#withStash(redeliver));
     this.#fail(error);
   }
 
@@ -1001,7 +1071,8 @@ export class ActorCore implements EndpointMember {
     }
     this.#frameEnds.clear();
     this.#skipped.clear();
-    this.#mailbox.pushFront(redeliver);
+    // Stopping for good: the stop dead-letters the stash with the mailbox.
+    this.#mailbox.pushFront(stopping ? redeliver : this.#withStash(redeliver));
   }
 
   /** The guest is gone: whatever it held unacknowledged is redelivered or dead-lettered. */
@@ -1491,7 +1562,7 @@ export class ActorCore implements EndpointMember {
 
   #closeMailbox(error: Error): void {
     this.#mailbox.close();
-    const left = [...this.#drainLedger(), ...this.#mailbox.drain()];
+    const left = [...this.#drainLedger(), ...this.#stash.drain(), ...this.#mailbox.drain()];
     this.#frameEnds.clear();
     for (const envelope of left) {
       if (envelope.reply) settle(envelope.reply, false, error);

@@ -32,6 +32,11 @@ export interface CellServices {
 
 type AnyHandler = (state: unknown, msg: unknown, ctx: ActorContext) => unknown;
 
+/** What {@linkcode ActorCell.finish} reports: the handler called `ctx.stash()`. */
+export const STASHED = 1;
+/** What {@linkcode ActorCell.finish} reports: the handler called `ctx.unstashAll()` with a stash. */
+export const UNSTASH = 2;
+
 /** Runs one actor: holds its state and context, and calls its handlers. */
 export class ActorCell {
   readonly def: ActorDefinition;
@@ -50,6 +55,16 @@ export class ActorCell {
   #state: unknown;
   #controller = new AbortController();
   #ctx: ActorContext;
+  /** A handler (or `onDown`) is running: `ctx.stash()` applies to its message. */
+  #handling = false;
+  /** What the running handler asked of the stash (`STASHED`, `UNSTASH` bits). */
+  #marks = 0;
+  /**
+   * How many messages the host's stash holds, as this side counts them: it mirrors the host's
+   * (which decides) so that `ctx.stash()` can say at once whether the message fit.
+   */
+  #stashed = 0;
+  readonly #stashCapacity: number;
 
   constructor(
     def: ActorDefinition,
@@ -59,7 +74,9 @@ export class ActorCell {
     services: CellServices,
     maxDeliveries = 1,
     timed = false,
+    stashCapacity = 1_000,
   ) {
+    this.#stashCapacity = stashCapacity;
     this.def = def;
     this.path = path;
     this.kinds = kindTable(def);
@@ -77,6 +94,9 @@ export class ActorCell {
     this.#incarnation++;
     this.#controller = new AbortController();
     this.#ctx = this.#context();
+    // A restart puts the host's stash back at the head of the mailbox.
+    this.#stashed = 0;
+    this.#handling = false;
     const init = this.def.init as (args: unknown, ctx: ActorContext) => unknown;
     this.#state = await init(this.#args, this.#ctx);
     if (crash !== undefined && this.def.onRestart) {
@@ -94,7 +114,22 @@ export class ActorCell {
     this.#delivery = attempt === 1
       ? this.#first
       : Object.freeze({ attempt, maxDeliveries: this.#first.maxDeliveries });
+    this.#handling = true;
+    this.#marks = 0;
     return this.#handlers[entry.kind](this.#state, msg, this.#ctx);
+  }
+
+  /**
+   * The handler started by `invoke` or `down` has ended (returned, settled or thrown): what it
+   * asked of the stash, as `STASHED` and `UNSTASH` bits (0 almost always).
+   */
+  finish(): number {
+    this.#handling = false;
+    const marks = this.#marks;
+    if (marks === 0) return 0;
+    this.#marks = 0;
+    if ((marks & UNSTASH) !== 0) this.#stashed = 0;
+    return marks;
   }
 
   /** Runs `onDown` for a watched actor that is gone; nothing when the definition has none. */
@@ -102,6 +137,8 @@ export class ActorCell {
     const onDown = this.def.onDown as
       | ((s: unknown, d: ActorDown, c: ActorContext) => unknown)
       | undefined;
+    this.#handling = true;
+    this.#marks = 0;
     return onDown?.(this.#state, down, this.#ctx);
   }
 
@@ -164,6 +201,25 @@ export class ActorCell {
         const payload = { def: definitionKey(def), options: options ?? {} };
         // deno-lint-ignore no-explicit-any
         return services.call("spawn", "", payload) as Promise<any>;
+      },
+      stash() {
+        if (!cell.#handling || !current()) {
+          throw new TypeError(
+            `Cannot stash from ${path}: only a message handler can stash the message it handles`,
+          );
+        }
+        if ((cell.#marks & STASHED) !== 0) return true;
+        cell.#marks |= STASHED;
+        // Past the capacity the host makes it a dead letter: it is marked all the same.
+        if (cell.#stashed >= cell.#stashCapacity) return false;
+        cell.#stashed++;
+        return true;
+      },
+      unstashAll() {
+        if (!cell.#handling || !current()) {
+          throw new TypeError(`Cannot unstash from ${path}: only a message handler can unstash`);
+        }
+        if (cell.#stashed > 0) cell.#marks |= UNSTASH;
       },
       watch: (ref) => quiet("watch", null, target(ref, "watch")),
       unwatch: (ref) => quiet("unwatch", null, target(ref, "unwatch")),

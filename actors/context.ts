@@ -173,4 +173,70 @@ export interface ActorContext<P extends Protocol = Protocol> {
   unwatch(ref: ActorRef): void;
   /** Timers that send this actor messages later; see {@linkcode ActorTimers}. */
   readonly timers: ActorTimers<P>;
+  /**
+   * Sets the message being handled aside (Akka's `StashBuffer`): once the handler ends, the
+   * message counts as not handled yet. A stashed ask gets no reply now, whatever the handler
+   * returns: it is answered by the handler that runs it again after {@linkcode unstashAll} (and
+   * its `askTimeoutMs` still runs meanwhile). Calling it again for the same message changes
+   * nothing.
+   *
+   * The stash lives on the host, next to the mailbox: a restart (a crash, or a sibling's restart)
+   * puts it back at the head of the mailbox, ahead of the messages redelivered; a final stop
+   * dead-letters its tells (`"stopped"`) and rejects its asks with `ActorStoppedError`. It holds
+   * at most `stashCapacity` messages (a spawn option, 1,000 by default): past that, `stash()`
+   * returns `false` and the message becomes a dead letter `"overflow"` (an ask rejects with a
+   * `MailboxFullError` whose owner is `"<path> (stash)"`). A stashed message is not charged a
+   * delivery: `ctx.delivery.attempt` is the same when it runs again.
+   *
+   * @returns `true` when the message is in the stash, `false` when the stash was full.
+   * @throws {TypeError} Outside a handler (in `init`, `onRestart`, `onStop`), or from the context
+   * of an incarnation that is gone.
+   *
+   * @example Waiting for a connection before serving queries
+   * ```ts
+   * import { ActorSystem, ask, defineActor } from "@troupe/troupe";
+   * import { equal } from "node:assert/strict";
+   * import { z } from "zod";
+   *
+   * const Db = defineActor({
+   *   name: "db",
+   *   url: import.meta.url,
+   *   protocol: {
+   *     connected: z.object({}),
+   *     query: ask(z.object({ sql: z.string() }), z.string()),
+   *   },
+   *   init: () => ({ online: false }),
+   *   handlers: {
+   *     connected(state, _msg, ctx) {
+   *       state.online = true;
+   *       ctx.unstashAll(); // the stashed queries run next, in the order they came
+   *     },
+   *     query(state, msg, ctx) {
+   *       if (!state.online) {
+   *         ctx.stash();
+   *         return ""; // not sent: the ask is answered when the query runs again
+   *       }
+   *       return `rows of ${msg.sql}`;
+   *     },
+   *   },
+   * });
+   *
+   * const system = await ActorSystem.start({ name: "app", heartbeat: false });
+   * const db = await system.spawn(Db, { placement: "local" });
+   * const answer = db.ask("query", { sql: "select 1" });
+   * db.tell("connected", {});
+   * equal(await answer, "rows of select 1");
+   * await system.shutdown();
+   * ```
+   */
+  stash(): boolean;
+  /**
+   * Puts every stashed message back at the head of the mailbox, in the order they were stashed,
+   * ahead of everything queued (messages already prefetched by this actor's guest included). It
+   * takes effect when the current handler ends, with the stash as it is then: a message that
+   * stashed itself in the same handler comes back too. Nothing happens when the stash is empty.
+   *
+   * @throws {TypeError} Outside a handler, as {@linkcode stash}.
+   */
+  unstashAll(): void;
 }

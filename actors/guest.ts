@@ -33,7 +33,7 @@ import {
 } from "../mailbox/wire.ts";
 import { deserializeError } from "../mailbox/wire.ts";
 import { ActorStoppedError, InvalidMessageError } from "../errors.ts";
-import { ActorCell } from "./cell.ts";
+import { ActorCell, STASHED, UNSTASH } from "./cell.ts";
 import { type KindEntry, kindTable, validate, validateReply } from "./protocol.ts";
 import type { ActorDefinition, ActorDown } from "./define.ts";
 import { definitionKey } from "./define.ts";
@@ -68,6 +68,15 @@ interface Slot {
   fenced: boolean;
   /** Revives the refs this actor receives as refs that reach the host on its behalf. */
   readonly refs: ReviveContext;
+  /** Seqs whose handler called `ctx.stash()`, for the next `replies` frame. */
+  stashed: number[];
+  /** The next `replies` frame carries `u`: the handler at its ack called `ctx.unstashAll()`. */
+  unstash: boolean;
+  /**
+   * After an unstash, until the host's `rewind`: the messages held were dropped (the host queues
+   * them again), and deliveries sent before the host heard of it are ignored.
+   */
+  rewinding: boolean;
 }
 
 interface PendingCall {
@@ -107,9 +116,10 @@ export class Guest implements RefCaller {
           const slot = this.#slots.get(frame.id);
           // Frames for a crashed or stopping actor are dropped: the host still holds them unacked
           // and redelivers or dead-letters them.
-          if (slot === undefined || (slot.status !== "running" && slot.status !== "starting")) {
-            break;
-          }
+          if (
+            slot === undefined || (slot.status !== "running" && slot.status !== "starting") ||
+            slot.rewinding
+          ) break;
           slot.pending.push(frame);
           if (slot.status === "running") this.#run(slot);
           break;
@@ -126,6 +136,13 @@ export class Guest implements RefCaller {
         case "fence":
           this.#fence(frame.id, deserializeError(frame.error));
           break;
+        case "rewind": {
+          const slot = this.#slots.get(frame.id);
+          if (slot === undefined || !slot.rewinding) break;
+          slot.rewinding = false;
+          if (slot.status === "running") this.#run(slot);
+          break;
+        }
         case "result": {
           const call = this.#calls.get(frame.call);
           this.#calls.delete(frame.call);
@@ -243,6 +260,9 @@ export class Guest implements RefCaller {
       starting: undefined,
       fenced: false,
       refs: { ref: (data) => new GuestRef(this, frame.id, data) },
+      stashed: [],
+      unstash: false,
+      rewinding: false,
     };
     this.#slots.set(frame.id, slot);
     this.#paths.set(frame.id, frame.path);
@@ -271,6 +291,7 @@ export class Guest implements RefCaller {
         },
         frame.maxDeliveries,
         frame.timed,
+        frame.stashCapacity,
       );
       const crash = frame.crash === undefined ? undefined : deserializeError(frame.crash);
       slot.starting = slot.cell.start(crash);
@@ -347,7 +368,7 @@ export class Guest implements RefCaller {
     const cell = slot.cell!;
     const kinds = cell.kinds;
     const shared = cell.slot;
-    while (slot.status === "running" && !slot.busy) {
+    while (slot.status === "running" && !slot.busy && !slot.rewinding) {
       const frame = slot.pending.peek();
       if (frame === undefined) break;
       const m = frame.m;
@@ -387,6 +408,7 @@ export class Guest implements RefCaller {
       try {
         result = down ? cell.down(msg as ActorDown) : cell.invoke(entry!, msg, attempt);
       } catch (error) {
+        cell.finish();
         this.#crash(slot, seq, error);
         return;
       }
@@ -402,6 +424,7 @@ export class Guest implements RefCaller {
           },
           (error) => {
             slot.busy = false;
+            cell.finish();
             if (slot.fenced) return;
             if (slot.status !== "stopping") return this.#crash(slot, seq, error);
             // Rejected while stopping (most often because ctx.signal aborted): answer, no crash.
@@ -425,6 +448,8 @@ export class Guest implements RefCaller {
   }
 
   #done(slot: Slot, seq: number, entry: KindEntry, value: unknown): void {
+    const marks = slot.cell!.finish();
+    if (marks !== 0) return this.#stashDone(slot, seq, entry, value, marks);
     if (entry.ask) {
       const reply = validateReply(slot.cell!.path, entry, value);
       if (reply.ok && withinDepth(reply.value)) {
@@ -438,6 +463,26 @@ export class Guest implements RefCaller {
     }
     slot.ack = seq;
     this.#touch(slot);
+  }
+
+  /**
+   * A handler that used the stash ended. A stashed message gets no reply (its ask waits for the
+   * handler that runs it again). An unstash drops the messages held after this one: the host puts
+   * them back behind the stash, and this side waits for its `rewind`.
+   */
+  #stashDone(slot: Slot, seq: number, entry: KindEntry, value: unknown, marks: number): void {
+    if ((marks & STASHED) !== 0) {
+      slot.stashed.push(seq);
+      slot.ack = seq;
+      this.#touch(slot);
+    } else this.#done(slot, seq, entry, value);
+    if ((marks & UNSTASH) !== 0) {
+      slot.unstash = true;
+      slot.rewinding = true;
+      slot.pending.clear();
+      slot.pos = 0;
+      this.#touch(slot);
+    }
   }
 
   #refuse(slot: Slot, seq: number, error: InvalidMessageError): void {
@@ -473,7 +518,21 @@ export class Guest implements RefCaller {
     slot.dirty = false;
     const r = slot.replies;
     slot.replies = [];
-    this.#out.push({ t: "replies", id: slot.id, ack: slot.ack, r });
+    const frame: Extract<ToHost, { t: "replies" }> = {
+      t: "replies",
+      id: slot.id,
+      ack: slot.ack,
+      r,
+    };
+    if (slot.stashed.length > 0) {
+      frame.s = slot.stashed;
+      slot.stashed = [];
+    }
+    if (slot.unstash) {
+      frame.u = true;
+      slot.unstash = false;
+    }
+    this.#out.push(frame);
   }
 
   #emit(frame: ToHost, transfer?: Transferable[]): void {

@@ -47,6 +47,8 @@ export type ToGuest =
     uid?: string;
     /** The actor that spawned this one with `ctx.spawn` (`ctx.parent`), as a ref. */
     parent?: unknown;
+    /** How many messages `ctx.stash()` may hold (the host decides; the guest mirrors it). */
+    stashCapacity?: number;
   }
   /** `a`, when some message is a redelivery: the attempt of each message (`ctx.delivery.attempt`). */
   | { t: "deliver"; id: number; seq: number; m: unknown[]; a?: number[] }
@@ -54,6 +56,12 @@ export type ToGuest =
   | { t: "stop"; id: number }
   /** The cell's handler overran its time: forget the cell (no `onStop`), abort its `ctx.signal`. */
   | { t: "fence"; id: number; error: SerializedError }
+  /**
+   * The answer to a `replies` frame with `u` (`ctx.unstashAll()`): the host put the stash and every
+   * message the guest had not started back in its mailbox; deliveries resume at `seq`, and the
+   * guest ignores the deliveries that were on their way before this frame.
+   */
+  | { t: "rewind"; id: number; seq: number }
   | { t: "result"; call: number; ok: boolean; value: unknown }
   | { t: "ping"; n: number }
   /** Load an actor's module and run its schemas once, so that a spare guest answers at full speed. */
@@ -71,8 +79,7 @@ export type CallOp =
   | "lookup"
   | "spawn"
   | "timer"
-  | "cancel_timer"
-  | "unstash";
+  | "cancel_timer";
 
 /** The kind index of a delivery that is a watched actor's end, for `onDown`: no protocol has it. */
 export const DOWN_INDEX = -2;
@@ -88,8 +95,13 @@ export const REPLY_INVALID = 2;
 export type ToHost =
   | { t: "ready"; id: number }
   | { t: "spawn_failed"; id: number; error: SerializedError }
-  /** `ack`: every message up to this seq is done; `r`: `[seq, status, value, …]` for asks and refusals. */
-  | { t: "replies"; id: number; ack: number; r: unknown[] }
+  /**
+   * `ack`: every message up to this seq is done; `r`: `[seq, status, value, …]` for asks and
+   * refusals; `s`: the seqs among them whose handler called `ctx.stash()` (in increasing order,
+   * none past `ack`, none in `r`); `u`: the handler at `ack` called `ctx.unstashAll()`, and the
+   * guest dropped the messages it held after `ack` and waits for a `rewind` frame.
+   */
+  | { t: "replies"; id: number; ack: number; r: unknown[]; s?: number[]; u?: true }
   | { t: "crashed"; id: number; seq: number; error: SerializedError }
   | { t: "stopped"; id: number }
   | { t: "fault"; error: SerializedError }
@@ -295,7 +307,6 @@ const CALL_OPS: ReadonlySet<string> = new Set<CallOp>([
   "spawn",
   "timer",
   "cancel_timer",
-  "unstash",
 ]);
 
 type Frame = Record<string, unknown>;
@@ -338,7 +349,9 @@ function frameProblem(frame: unknown): string | undefined {
       return wholeProblem(frame, "id") ?? wholeProblem(frame, "seq") ??
         errorProblem(frame.error, "error", 0, new Set());
     case "replies":
-      return wholeProblem(frame, "id") ?? wholeProblem(frame, "ack") ?? repliesProblem(frame.r);
+      return wholeProblem(frame, "id") ?? wholeProblem(frame, "ack") ?? repliesProblem(frame.r) ??
+        stashedProblem(frame.s, frame.ack as number) ??
+        (frame.u === undefined || frame.u === true ? undefined : `replies.u is ${kindOf(frame.u)}`);
     case "fault":
       return errorProblem(frame.error, "error", 0, new Set());
     case "exit":
@@ -393,6 +406,20 @@ function repliesProblem(r: unknown): string | undefined {
     }
     const problem = errorProblem(r[i + 2], `replies.r[${i + 2}]`, 0, new Set());
     if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
+
+function stashedProblem(s: unknown, ack: number): string | undefined {
+  if (s === undefined) return undefined;
+  if (!Array.isArray(s)) return `replies.s is ${kindOf(s)}, not an array`;
+  let previous = 0;
+  for (let i = 0; i < s.length; i++) {
+    const seq = s[i];
+    if (!Number.isSafeInteger(seq) || (seq as number) <= previous || (seq as number) > ack) {
+      return `replies.s[${i}] is ${kindOf(seq)}, not a seq after ${previous} up to its ack ${ack}`;
+    }
+    previous = seq as number;
   }
   return undefined;
 }

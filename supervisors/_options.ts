@@ -20,6 +20,7 @@ export const ACTOR_DEFAULTS = {
   delivery: "at_most_once",
   maxDeliveries: 3,
   askTimeoutMs: 5_000,
+  stashCapacity: 1_000,
 } as const;
 
 const positiveInt = z.number().int().positive();
@@ -40,6 +41,7 @@ export const actorOptionsSchema: z.ZodType<ParsedActorOptions> = z.strictObject(
   askTimeoutMs: z.union([z.number().positive(), z.literal(Infinity)]).optional(),
   maxHeapMb: positiveInt.optional(),
   drainOnStop: z.boolean().optional(),
+  stashCapacity: positiveInt.optional(),
   permissions: z.union([
     z.literal("inherit"),
     z.literal("none"),
@@ -60,6 +62,7 @@ export interface ParsedActorOptions {
   askTimeoutMs?: number;
   maxHeapMb?: number;
   drainOnStop?: boolean;
+  stashCapacity?: number;
   permissions?: Deno.PermissionOptions | Record<string, unknown>;
 }
 
@@ -95,5 +98,6 @@ export function resolveActorOptions(
     permissions: options.permissions as Deno.PermissionOptions | undefined,
     maxHeapMb: options.maxHeapMb,
     drainOnStop: options.drainOnStop ?? false,
+    stashCapacity: options.stashCapacity ?? ACTOR_DEFAULTS.stashCapacity,
   };
 }

@@ -132,6 +132,13 @@ export interface ActorSettings {
    * @default {false}
    */
   drainOnStop?: boolean;
+  /**
+   * How many messages `ctx.stash()` may set aside at once; a stash past it makes that message a
+   * dead letter `"overflow"` (an ask rejects with `MailboxFullError`) and `stash()` returns `false`.
+   *
+   * @default {1000}
+   */
+  stashCapacity?: number;
 }
 
 /**

@@ -1711,6 +1711,16 @@ const MALFORMED: [string, unknown, string][] = [
     [{ t: "replies", id: 1, ack: 3, r: [2, 1, 0, 1, 1, 0] }],
     "frame 0: replies.r[3] is the number 1, not a seq after 2",
   ],
+  [
+    "a stash past its ack",
+    [{ t: "replies", id: 1, ack: 1, r: [], s: [2] }],
+    "frame 0: replies.s[0] is the number 2, not a seq after 0 up to its ack 1",
+  ],
+  [
+    "an unstash that is not true",
+    [{ t: "replies", id: 1, ack: 0, r: [], u: "yes" }],
+    'frame 0: replies.u is "yes"',
+  ],
 ];
 
 function deepCause(depth: number): unknown {
@@ -1882,6 +1892,11 @@ const frameLike: fc.Arbitrary<unknown> = fc.record({
   n: fc.anything({ maxDepth: 1 }),
   op: fc.constantFrom("tell", "send", "ask", "stop", "x"),
   kind: fc.anything({ maxDepth: 1 }),
+  s: fc.oneof(
+    fc.array(fc.oneof(fc.integer({ min: -1, max: 5 }), fc.anything({ maxDepth: 1 }))),
+    fc.anything({ maxDepth: 1 }),
+  ),
+  u: fc.oneof(fc.constant(true), fc.anything({ maxDepth: 1 })),
 }, { requiredKeys: ["t"] });
 
 const garbageBatch: fc.Arbitrary<unknown> = fc.oneof(

@@ -562,6 +562,7 @@ const WELL_FORMED: ToHost[] = [
     ],
   },
   { t: "replies", id: 3, ack: 0, r: [] },
+  { t: "replies", id: 3, ack: 12, r: [10, REPLY_OK, 1], s: [11, 12], u: true },
   {
     t: "crashed",
     id: 4,
@@ -609,6 +610,22 @@ Deno.test("checkFromGuest names the first problem and never throws, whatever arr
   equal(
     checkFromGuest([{ t: "replies", id: 1, ack: 2, r: [1, 1] }]),
     "frame 0: replies.r has 2 items, not triples",
+  );
+  equal(
+    checkFromGuest([{ t: "replies", id: 1, ack: 2, r: [], s: 1 }]),
+    "frame 0: replies.s is the number 1, not an array",
+  );
+  equal(
+    checkFromGuest([{ t: "replies", id: 1, ack: 2, r: [], s: [1, 3] }]),
+    "frame 0: replies.s[1] is the number 3, not a seq after 1 up to its ack 2",
+  );
+  equal(
+    checkFromGuest([{ t: "replies", id: 1, ack: 2, r: [], s: [2, 2] }]),
+    "frame 0: replies.s[1] is the number 2, not a seq after 2 up to its ack 2",
+  );
+  equal(
+    checkFromGuest([{ t: "replies", id: 1, ack: 2, r: [], u: 1 }]),
+    "frame 0: replies.u is the number 1",
   );
   const shared = { name: "Error", message: "m" };
   equal(
@@ -659,6 +676,7 @@ Deno.test("checkFromGuest refuses any one field of a frame set to a wrong type",
         const key = keys[pick % keys.length];
         if (key === "n" && typeof value === "number") return; // pong.n is any number
         if (key === "kind" && typeof value === "string") return; // call.kind is any string
+        if ((key === "s" || key === "u") && value === undefined) return; // replies.s, .u are optional
         frame[key] = value;
         notEqual(checkFromGuest([frame]), undefined, `${frame.t}.${key} = ${String(value)}`);
       },
