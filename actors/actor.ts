@@ -1149,7 +1149,7 @@ export class ActorCore implements EndpointMember {
           return undefined;
         }
         const payload = this.#incoming(frame.payload, frame.kind, endpoint);
-        if (frame.op === "tell") return target.tell(frame.kind as never, payload as never);
+        if (frame.op === "tell") return this.#tellQuietly(target, frame.kind, payload);
         if (frame.op === "send") return await target.send(frame.kind as never, payload as never);
         return await target.ask(frame.kind as never, payload as never, {
           timeoutMs: frame.timeoutMs,
@@ -1205,6 +1205,20 @@ export class ActorCore implements EndpointMember {
       }
       default:
         throw new TypeError(`Cannot ${frame.op} from ${this.path}: not supported`);
+    }
+  }
+
+  /**
+   * A tell whose sender cannot hear a refusal (a guest's `tell`, a timer): what `tell` throws at a
+   * caller on this thread (a full `"reject"` or `"backpressure"` mailbox, an unknown kind) becomes
+   * a dead letter, so that nothing vanishes and nothing throws on this thread.
+   */
+  #tellQuietly(target: ActorRef, kind: string, payload: unknown): void {
+    try {
+      target.tell(kind as never, payload as never);
+    } catch (error) {
+      const reason = error instanceof MailboxFullError ? "overflow" : "invalid";
+      this.#owner.deadLetter({ path: target.path, kind, payload, reason, error: error as Error });
     }
   }
 
@@ -1287,7 +1301,7 @@ export class ActorCore implements EndpointMember {
     if (!checked.ok) throw checked.error;
     if (this.#status !== "running" && this.#status !== "starting") return;
     this.#cancelTimer(key);
-    const fire = () => this.tell(kind, checked.value);
+    const fire = () => this.#tellQuietly(this.ref, kind, checked.value);
     const timer = every ? setInterval(fire, ms) : setTimeout(() => {
       this.#timers.delete(key);
       fire();
