@@ -5,7 +5,7 @@
  * that forge their `call` frames. `tests/refs_test.ts` shows the same API working.
  */
 
-import { deepEqual, equal } from "node:assert/strict";
+import { deepEqual, equal, ok } from "node:assert/strict";
 import {
   type ActorRef,
   ActorSystem,
@@ -16,6 +16,7 @@ import {
 import { FakeTime } from "../testing/mod.ts";
 import { test } from "./_helpers.ts";
 import {
+  Boss,
   Caller,
   ENTERED,
   GATE_BYTES,
@@ -230,3 +231,128 @@ for (const overflow of ["reject", "backpressure"] as const) {
     await target.stop();
   });
 }
+
+// ---- ctx.spawn children -------------------------------------------------------------------------
+
+const KID_PLACEMENTS: Placement[] = ["local", "worker", "shared", "process"];
+
+/** A worker actor with one child in each placement. */
+async function bossWithKids(system: ActorSystem, placement: Placement = "worker") {
+  const boss = await system.spawn(Boss, { name: "boss", placement, restart: "permanent" });
+  const kids = [];
+  for (const where of KID_PLACEMENTS) {
+    kids.push(await boss.ask("spawn", { name: where, placement: where }, { timeoutMs: 30_000 }));
+  }
+  deepEqual(kids.map((kid) => kid.path), KID_PLACEMENTS.map((where) => `/boss/${where}`));
+  for (const kid of kids) equal(await kid.ask("echo", { n: 1 }), 1);
+  return { boss, kids };
+}
+
+test("ctx.spawn children in every placement stop when their parent stops", async () => {
+  await using system = await ActorSystem.start({ name: "faults", heartbeat: false });
+  const { boss, kids } = await bossWithKids(system);
+  await boss.stop();
+  for (const kid of kids) deepEqual(await kid.stopped(), { reason: "stopped" }, kid.path);
+  deepEqual(system.stats().actors.map((a) => a.path), []);
+});
+
+test("ctx.spawn children in every placement stop when their parent crashes; the parent restarts", async () => {
+  await using system = await ActorSystem.start({ name: "faults", heartbeat: false });
+  const { boss, kids } = await bossWithKids(system);
+  boss.tell("crash", {});
+  for (const kid of kids) deepEqual(await kid.stopped(), { reason: "stopped" }, kid.path);
+  deepEqual(await boss.ask("downs", {}), []);
+  equal(system.stats().actors.find((a) => a.path === "/boss")?.restarts, 1);
+  deepEqual(system.stats().actors.map((a) => a.path), ["/boss"]);
+});
+
+test("system.shutdown() stops ctx.spawn children in every placement, a process parent's too", async () => {
+  const system = await ActorSystem.start({ name: "faults", heartbeat: false });
+  const { kids } = await bossWithKids(system, "process");
+  await system.shutdown();
+  for (const kid of kids) deepEqual(await kid.stopped(), { reason: "stopped" }, kid.path);
+});
+
+test("children crashing past their restart intensity make their parent crash and restart", async () => {
+  await using system = await ActorSystem.start({ name: "faults", heartbeat: false });
+  const boss = await system.spawn(Boss, {
+    name: "boss",
+    placement: "worker",
+    restart: "permanent",
+  });
+  const kids = [];
+  for (let i = 0; i < 11; i++) {
+    kids.push(await boss.ask("spawn", { name: `k${i}`, placement: "local", restart: "permanent" }));
+  }
+  // Eleven restarts at once, past the kids' supervisor's 10 in 5 s.
+  const crashes = await Promise.all(kids.map((kid) => kid.ask("throwSync", {}).catch(String)));
+  deepEqual(new Set(crashes), new Set(["RangeError: target threw on purpose"]));
+  // The one past the intensity ends crashed; its siblings are stopped with their supervisor.
+  const ends = await Promise.all(kids.map((kid) => kid.stopped()));
+  deepEqual(ends.map((end) => end.reason).sort(), ["crashed", ...Array(10).fill("stopped")]);
+  equal(ends.find((end) => end.reason === "crashed")?.error?.message, "target threw on purpose");
+  equal(await boss.ask("incarnation", {}), 1, "the parent runs again, a new incarnation");
+  const stats = system.stats().actors;
+  deepEqual(stats.map((a) => [a.path, a.restarts, a.status]), [["/boss", 1, "running"]]);
+});
+
+// ---- watchers -----------------------------------------------------------------------------------
+
+for (const placement of ["worker", "process"] as Placement[]) {
+  test(`a ${placement} watcher is told once of a target watched twice, restarted, then stopped`, async () => {
+    await using system = await ActorSystem.start({ name: "faults", heartbeat: false });
+    const boss = await system.spawn(Boss, { name: "boss", placement });
+    const target = await system.spawn(Target, { name: "target", placement: "worker" });
+    boss.tell("watch", { target });
+    boss.tell("watch", { target });
+    await boss.ask("downs", {}); // both watches have reached the host
+    await target.ask("throwSync", {}).catch(() => {});
+    equal(await target.ask("echo", { n: 1 }), 1); // restarted: not a death
+    await target.stop();
+    await boss.ask("downs", {}); // the notice is queued ahead of this ask
+    deepEqual(await boss.ask("downs", {}), ["/target stopped"]);
+  });
+}
+
+test("a watcher restarting when its target stops is told once, by its next incarnation", async () => {
+  await using system = await ActorSystem.start({
+    name: "faults",
+    heartbeat: false,
+    root: supervisor({ backoff: { initialMs: 200, jitter: 0 } }),
+  });
+  const boss = await system.spawn(Boss, {
+    name: "boss",
+    placement: "worker",
+    restart: "permanent",
+  });
+  const target = await system.spawn(Target, { name: "target", placement: "worker" });
+  boss.tell("watch", { target });
+  await boss.ask("downs", {});
+  boss.tell("crash", {});
+  while (boss.status !== "restarting") await new Promise((r) => setTimeout(r, 1));
+  await target.stop();
+  equal(boss.status, "restarting");
+  deepEqual(await boss.ask("downs", {}), ["/target stopped"]);
+  await boss.ask("downs", {});
+  deepEqual(await boss.ask("downs", {}), ["/target stopped"]);
+  equal(system.stats().actors.find((a) => a.path === "/boss")?.restarts, 1);
+});
+
+test("a watcher and its target stopped at once: both stop cleanly, nothing is told twice", async () => {
+  await using system = await ActorSystem.start({ name: "faults", heartbeat: false });
+  const boss = await system.spawn(Boss, { name: "boss", placement: "worker" });
+  const target = await system.spawn(Target, { name: "target", placement: "worker" });
+  const other = await system.spawn(Boss, { name: "other", placement: "process" });
+  boss.tell("watch", { target });
+  other.tell("watch", { target });
+  other.tell("watch", { target: boss });
+  await boss.ask("downs", {});
+  await other.ask("downs", {});
+  await Promise.all([boss.stop(), target.stop()]);
+  deepEqual(await boss.stopped(), { reason: "stopped" });
+  deepEqual(await target.stopped(), { reason: "stopped" });
+  await other.ask("downs", {});
+  deepEqual((await other.ask("downs", {})).sort(), ["/boss stopped", "/target stopped"]);
+  deepEqual(system.deadLetters(), []);
+  deepEqual(system.stats().actors.map((a) => a.path), ["/other"]);
+});
