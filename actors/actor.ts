@@ -1123,6 +1123,11 @@ export class ActorCore implements EndpointMember {
   /** What a guest's call asks for, done on the host: the answer, or a throw that rejects it. */
   async #serve(frame: Extract<ToHost, { t: "call" }>, endpoint: Endpoint | undefined) {
     const to = frame.to;
+    // A guest always names the target of these; a forged frame without one is refused cleanly.
+    const named = (): RefData => {
+      if (to !== undefined) return to;
+      throw new TypeError(`Cannot serve "${frame.op}" from ${this.path}: the call names no actor`);
+    };
     switch (frame.op) {
       case "stop":
         if (to === undefined) {
@@ -1156,7 +1161,7 @@ export class ActorCore implements EndpointMember {
         });
       }
       case "stopped": {
-        const exit = await this.#host.resolve(to!).stopped();
+        const exit = await this.#host.resolve(named()).stopped();
         return {
           reason: exit.reason,
           error: exit.error === undefined ? undefined : serializeError(exit.error),
@@ -1164,18 +1169,18 @@ export class ActorCore implements EndpointMember {
         };
       }
       case "watch":
-        this.#watch(to!);
+        this.#watch(named());
         return undefined;
       case "unwatch": {
-        const target = this.#host.core(to!.uid);
-        if (target !== undefined) {
-          target.#watchers.delete(this);
-          this.#watching.delete(target);
+        const watched = this.#host.core(named().uid);
+        if (watched !== undefined) {
+          watched.#watchers.delete(this);
+          this.#watching.delete(watched);
         }
         return undefined;
       }
       case "lookup": {
-        const { path, def } = frame.payload as { path: unknown; def: unknown };
+        const { path, def } = (frame.payload ?? {}) as { path: unknown; def: unknown };
         if (typeof path !== "string" || typeof def !== "string") {
           throw new TypeError(
             `Cannot look up from ${this.path}: path and definition must be strings`,
@@ -1184,7 +1189,7 @@ export class ActorCore implements EndpointMember {
         return this.#host.lookup(path, def);
       }
       case "spawn": {
-        const { def, options } = this.#incoming(frame.payload, "spawn", endpoint) as {
+        const { def, options } = (this.#incoming(frame.payload, "spawn", endpoint) ?? {}) as {
           def: unknown;
           options: unknown;
         };
@@ -1196,7 +1201,7 @@ export class ActorCore implements EndpointMember {
         return await this.#host.spawn(this, def, options as Record<string, unknown>);
       }
       case "timer":
-        this.#startTimer(frame.kind, this.#incoming(frame.payload, frame.kind, endpoint));
+        this.#startTimer(frame.kind, this.#incoming(frame.payload, frame.kind, endpoint) ?? {});
         return undefined;
       case "cancel_timer": {
         const key = (frame.payload as { key?: unknown })?.key;

@@ -6,7 +6,9 @@
  */
 
 import { deepEqual, equal, ok } from "node:assert/strict";
+import fc from "fast-check";
 import {
+  ActorCrashedError,
   type ActorRef,
   ActorSystem,
   MailboxFullError,
@@ -355,4 +357,196 @@ test("a watcher and its target stopped at once: both stop cleanly, nothing is to
   deepEqual((await other.ask("downs", {})).sort(), ["/boss stopped", "/target stopped"]);
   deepEqual(system.deadLetters(), []);
   deepEqual(system.stats().actors.map((a) => a.path), ["/other"]);
+});
+
+// ---- hostile guests -----------------------------------------------------------------------------
+
+/** A ref's cloned form naming any uid: what a guest can forge. */
+function forged(uid: string, path = "/ghost") {
+  return { "~troupe": "ref", path, uid, def: "file:///nowhere.ts#target" };
+}
+
+/** An untrusted caller (a worker) and its target, for the forged-frame tests. */
+async function forgers(system: ActorSystem) {
+  const target = await system.spawn(Target, { name: "target", placement: "worker" });
+  const caller = await system.spawn(Caller, {
+    name: "caller",
+    placement: "worker",
+    restart: "permanent",
+    args: { target },
+  });
+  return { target, caller };
+}
+
+/** The caller's next call frame rewritten by `change` (`null` removes a key); how it settled. */
+function forge(caller: ActorRef<typeof Caller.protocol>, change: Record<string, unknown>) {
+  const { nest, ...rest } = change as { nest?: number };
+  return caller.ask("forge", { change: rest, op: "ask", nest }, { timeoutMs: 10_000 }).catch(
+    (error) => `rejected ${error.name}: ${error.message}`,
+  );
+}
+
+test("forged call frames from a guest each end in a typed error; the host survives and imports nothing", async () => {
+  await using system = await ActorSystem.start({ name: "faults", heartbeat: false });
+  const { target, caller } = await forgers(system);
+  const evil = "data:text/javascript,globalThis.troupePwned=1#evil";
+  const malformed =
+    "rejected ActorCrashedError: Actor /caller crashed: The worker guest /caller sent a malformed frame: frame 0:";
+  const cases: [Record<string, unknown>, string][] = [
+    [{ to: forged("no-such-uid") }, "ActorStoppedError: Actor /ghost has stopped"],
+    [{ to: forged(target.uid, "/elsewhere") }, "ok: 1"], // the uid names the actor, not the path
+    [{ kind: "constructor" }, 'TypeError: Unknown message kind "constructor" for /target'],
+    [{ kind: "__proto__" }, 'TypeError: Unknown message kind "__proto__" for /target'],
+    [{ kind: "toString" }, 'TypeError: Unknown message kind "toString" for /target'],
+    [{ op: "tell", kind: "hasOwnProperty" }, "ok: undefined"],
+    [{ timeoutMs: NaN }, 'RangeError: Cannot ask "echo": timeoutMs must be positive, received NaN'],
+    [{ timeoutMs: -5 }, 'RangeError: Cannot ask "echo": timeoutMs must be positive, received -5'],
+    [
+      { payload: { n: "x".repeat(1_000_000) } },
+      'InvalidMessageError: Invalid "echo" message for /target: n: Invalid input: expected number, received string',
+    ],
+    [
+      { op: "lookup", payload: null },
+      "TypeError: Cannot look up from /caller: path and definition must be strings",
+    ],
+    [
+      { op: "lookup", payload: { path: 5, def: "x" } },
+      "TypeError: Cannot look up from /caller: path and definition must be strings",
+    ],
+    [
+      { op: "spawn", payload: { def: evil, options: {} } },
+      `TypeError: Cannot spawn "evil" from /caller: its definition (${evil}) is not loaded where the system runs; import its module there (from the parent's module, say)`,
+    ],
+    [
+      { op: "spawn", payload: null },
+      "TypeError: Cannot spawn from /caller: a definition and options are needed",
+    ],
+    [
+      { op: "spawn", payload: { def: `${Target.url}#target`, options: { placement: "mars" } } },
+      'TypeError: Cannot spawn "target": placement must be one of "local", "worker", "shared", "process", received "mars"',
+    ],
+    [
+      { op: "stopped", to: null },
+      'TypeError: Cannot serve "stopped" from /caller: the call names no actor',
+    ],
+    [
+      { op: "watch", to: null },
+      'TypeError: Cannot serve "watch" from /caller: the call names no actor',
+    ],
+    [
+      { op: "unwatch", to: null },
+      'TypeError: Cannot serve "unwatch" from /caller: the call names no actor',
+    ],
+    [
+      { op: "timer", payload: null },
+      "TypeError: Cannot start a timer of /caller: key must be a string",
+    ],
+    [
+      { op: "timer", payload: { key: "t", msg: {}, ms: "soon" } },
+      "TypeError: Cannot start a timer of /caller: ms must be a finite number, received soon",
+    ],
+    [{ op: "stop", to: forged("no-such-uid") }, "ok: undefined"],
+    [{ id: 999 }, "TypeError: Cannot serve a call of actor 999: not on this guest"],
+    [{ op: "explode" }, `${malformed} call.op is "explode"`],
+    [{ to: { ...forged("x"), path: 5 } }, `${malformed} call.to is not a ref`],
+    [{ kind: 5 }, `${malformed} call.kind is the number 5`],
+    [
+      { nest: 600 }, // deeper than a guest lets a payload go
+      'InvalidMessageError: Invalid "echo" message for /target: n: Invalid input: expected number, received object',
+    ],
+    [
+      { op: "spawn", nest: 600 },
+      "TypeError: Cannot spawn from /caller: a definition and options are needed",
+    ],
+  ];
+  for (const [change, expected] of cases) {
+    equal(await forge(caller, change), expected, JSON.stringify(change).slice(0, 100));
+    equal(await caller.ask("ask", { kind: "echo", msg: { n: 2 } }), "ok: 2");
+  }
+  equal((globalThis as { troupePwned?: unknown }).troupePwned, undefined);
+  deepEqual(
+    system.deadLetters().map((d) => [d.path, d.kind, d.reason, d.error?.message]),
+    [["/target", "hasOwnProperty", "invalid", 'Unknown message kind "hasOwnProperty" for /target']],
+  );
+  equal(await target.ask("echo", { n: 3 }), 3);
+});
+
+/** The ops a guest may call; `stopped` of a live actor waits for its end, as it should: not here. */
+const OPS = ["tell", "send", "ask", "watch", "unwatch", "lookup", "spawn", "timer"];
+
+const change: fc.Arbitrary<Record<string, unknown>> = fc.record({
+  op: fc.oneof(
+    { weight: 6, arbitrary: fc.constantFrom(...OPS) },
+    { weight: 1, arbitrary: fc.constantFrom("cancel_timer", "", "ASK", 7) },
+  ),
+  kind: fc.oneof(
+    fc.constantFrom("echo", "put", "got", "incarnation", "__proto__", "constructor"),
+    fc.string({ maxLength: 6 }),
+  ),
+  payload: fc.oneof(
+    fc.anything({ maxDepth: 3 }),
+    fc.record({ path: fc.anything({ maxDepth: 1 }), def: fc.anything({ maxDepth: 1 }) }),
+    fc.record({
+      key: fc.anything({ maxDepth: 0 }),
+      msg: fc.anything({ maxDepth: 1 }),
+      ms: fc.anything({ maxDepth: 0 }),
+    }),
+  ),
+  to: fc.oneof(
+    { weight: 3, arbitrary: fc.constant(null) },
+    { weight: 3, arbitrary: fc.string({ maxLength: 8 }).map((uid) => forged(uid)) },
+    { weight: 1, arbitrary: fc.anything({ maxDepth: 1 }) },
+  ),
+  nest: fc.integer({ min: 1, max: 3_000 }),
+  timeoutMs: fc.oneof(
+    { weight: 3, arbitrary: fc.constant(null) },
+    { weight: 3, arbitrary: fc.double() },
+    { weight: 3, arbitrary: fc.constantFrom(Infinity, -Infinity, 0, 2 ** 31, 1) },
+    { weight: 1, arbitrary: fc.string({ maxLength: 3 }) },
+  ),
+}, { requiredKeys: [] });
+
+test("property: any forged call from a guest ends in an answer or that guest's crash; the host and the ref go on", async () => {
+  await using system = await ActorSystem.start({
+    name: "faults",
+    heartbeat: false,
+    // A malformed frame kills the guest: restart it at once, however often.
+    root: supervisor({
+      backoff: { initialMs: 0, maxMs: 0 },
+      intensity: { maxRestarts: 1_000, periodMs: 1_000 },
+    }),
+  });
+  const { target, caller } = await forgers(system);
+  await fc.assert(
+    fc.asyncProperty(change, async (change) => {
+      const outcome = await forge(caller, change);
+      ok(
+        /^(ok: |[A-Za-z]*Error: |rejected ActorCrashedError: Actor \/caller crashed: )/
+          .test(outcome),
+        outcome,
+      );
+      equal(await caller.ask("ask", { kind: "echo", msg: { n: 2 } }), "ok: 2");
+      equal(await target.ask("echo", { n: 3 }), 3);
+    }),
+    { numRuns: 50 },
+  );
+});
+
+test("many calls through a ref from a guest: every send arrives, in order, through a bounded mailbox", async () => {
+  await using system = await ActorSystem.start({ name: "faults", heartbeat: false });
+  const target = await system.spawn(Target, {
+    name: "target",
+    placement: "worker",
+    mailbox: { capacity: 100 },
+  });
+  const caller = await system.spawn(Caller, {
+    name: "caller",
+    placement: "process",
+    args: { target },
+  });
+  const sent = await caller.ask("sendMany", { from: 1, to: 3_000 }, { timeoutMs: 60_000 });
+  equal(sent.length, 3_000);
+  ok(sent.every((outcome) => outcome === "ok: undefined"));
+  const got = await target.ask("got", {});
+  deepEqual(got, Array.from({ length: 3_000 }, (_, i) => i + 1));
 });
