@@ -19,7 +19,7 @@ import type { ActorRef } from "./ref.ts";
  *
  * @typeParam P The protocol of the actor the ref reaches.
  * @param def The definition the ref must reach.
- * @returns A zod schema whose output is `ActorRef<P>`.
+ * @returns A zod schema whose input and output are `ActorRef<P>` (so a payload of any other type is a compile error).
  *
  * @example A worker registers with a registry by its ref
  * ```ts
@@ -51,7 +51,7 @@ import type { ActorRef } from "./ref.ts";
 export function refOf<P extends Protocol>(
   // deno-lint-ignore no-explicit-any
   def: ActorDefinition<P, any, any>,
-): z.ZodType<ActorRef<P>>;
+): z.ZodType<ActorRef<P>, ActorRef<P>>;
 /**
  * The schema of a ref to an actor named `name`, typed by a protocol declared explicitly: for an
  * actor whose protocol refers to itself, or two actors that refer to each other (a definition
@@ -60,7 +60,7 @@ export function refOf<P extends Protocol>(
  *
  * @typeParam P The protocol of the actor the ref reaches, declared as a type.
  * @param name The definition's `name`.
- * @returns A zod schema whose output is `ActorRef<P>`.
+ * @returns A zod schema whose input and output are `ActorRef<P>` (so a payload of any other type is a compile error).
  *
  * @example A ping that answers to whoever sent it
  * ```ts
@@ -83,11 +83,11 @@ export function refOf<P extends Protocol>(
  * });
  * ```
  */
-export function refOf<P extends Protocol>(name: string): z.ZodType<ActorRef<P>>;
+export function refOf<P extends Protocol>(name: string): z.ZodType<ActorRef<P>, ActorRef<P>>;
 export function refOf<P extends Protocol>(
   // deno-lint-ignore no-explicit-any
   target: ActorDefinition<P, any, any> | string,
-): z.ZodType<ActorRef<P>> {
+): z.ZodType<ActorRef<P>, ActorRef<P>> {
   if (typeof target === "string") {
     if (target === "") throw new TypeError("Cannot declare refOf: name must be a non-empty string");
     const suffix = `#${target}`;

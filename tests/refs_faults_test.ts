@@ -8,7 +8,6 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import fc from "fast-check";
 import {
-  ActorCrashedError,
   type ActorRef,
   ActorSystem,
   MailboxFullError,
