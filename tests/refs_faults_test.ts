@@ -549,3 +549,72 @@ test("many calls through a ref from a guest: every send arrives, in order, throu
   const got = await target.ask("got", {});
   deepEqual(got, Array.from({ length: 3_000 }, (_, i) => i + 1));
 });
+
+// ---- more placements --------------------------------------------------------------------------
+
+for (const placement of ["process", "shared"] as Placement[]) {
+  test(`ctx.timers of a ${placement} actor fire under fake time and end with its incarnation`, async () => {
+    using time = new FakeTime();
+    await using system = await ActorSystem.start({
+      name: "faults",
+      heartbeat: false,
+      root: supervisor({ backoff: { initialMs: 0 } }),
+    });
+    const target = await system.spawn(Target, { name: "target", placement, restart: "permanent" });
+    target.tell("every", { ms: 100 });
+    deepEqual(await target.ask("got", {}), []); // the timer has reached the host
+    time.tick(250);
+    deepEqual(await target.ask("got", {}), [0, 0]);
+    await target.ask("throwSync", {}).catch(() => {});
+    deepEqual(await target.ask("got", {}), []); // a new incarnation
+    time.tick(1_000);
+    deepEqual(await target.ask("got", {}), [], "a timer outlived the incarnation that started it");
+  });
+}
+
+test("a target whose worker stops answering heartbeats: the asking actor sees the crash, the ref works after", async () => {
+  await using system = await ActorSystem.start({
+    name: "faults",
+    heartbeat: { intervalMs: 100, timeoutMs: 500 },
+    root: supervisor({ backoff: { initialMs: 0 } }),
+  });
+  const target = await system.spawn(Target, {
+    name: "target",
+    placement: "worker",
+    restart: "permanent",
+  });
+  const caller = await system.spawn(Caller, {
+    name: "caller",
+    placement: "process",
+    args: { target },
+  });
+  const answer = await caller.ask("ask", { kind: "spin", msg: {}, timeoutMs: 20_000 });
+  ok(
+    // The silence is measured: its length varies with the heartbeat's ticks.
+    /^ActorCrashedError: Actor \/target crashed: Guest of \/target answered no heartbeat for \d+ ms$/
+      .test(answer),
+    answer,
+  );
+  equal(await caller.ask("ask", { kind: "echo", msg: { n: 5 } }), "ok: 5");
+});
+
+test("ref.stopped() from a process actor resolves when the target stops, with how it ended", async () => {
+  await using system = await ActorSystem.start({ name: "faults", heartbeat: false });
+  const target = await system.spawn(Target, { name: "target", placement: "worker" });
+  const caller = await system.spawn(Caller, {
+    name: "caller",
+    placement: "process",
+    args: { target },
+  });
+  equal(await caller.ask("lookup", { path: "/target" }), `ok: "${target.uid}"`);
+  // The caller is busy until the target's end: whether its call reaches the host before or after
+  // the stop, it resolves the same way.
+  const joined = caller.ask("forge", { change: {}, op: "stopped" }, { timeoutMs: 30_000 });
+  await target.stop();
+  equal(await joined, 'ok: {"reason":"stopped"}');
+  equal(await caller.ask("lookup", { path: "/target" }), "TypeError: Cannot find actor /target");
+  equal(
+    await caller.ask("ask", { kind: "echo", msg: { n: 1 } }),
+    "ActorStoppedError: Actor /target has stopped",
+  );
+});
