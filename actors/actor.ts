@@ -1129,14 +1129,20 @@ export class ActorCore implements EndpointMember {
       throw new TypeError(`Cannot serve "${frame.op}" from ${this.path}: the call names no actor`);
     };
     switch (frame.op) {
-      case "stop":
+      case "stop": {
         if (to === undefined) {
           void this.#exit();
           return undefined;
         }
-        return await this.#host.resolve(to).stop(
+        const stopping = this.#host.resolve(to).stop(
           frame.timeoutMs === undefined ? undefined : { timeoutMs: frame.timeoutMs },
         );
+        // A stop of this actor, or of an actor that stops it first, waits for the very handler
+        // that asked: it starts, and the handler goes on, as with `ctx.self.stop()`.
+        if (!this.#stopsFirst(to.uid)) return await stopping;
+        stopping.catch(() => {});
+        return undefined;
+      }
       case "tell":
       case "send":
       case "ask": {
@@ -1211,6 +1217,16 @@ export class ActorCore implements EndpointMember {
       default:
         throw new TypeError(`Cannot ${frame.op} from ${this.path}: not supported`);
     }
+  }
+
+  /** Whether the actor `uid` is this one or a `ctx.spawn` ancestor (which stops its children first). */
+  #stopsFirst(uid: string): boolean {
+    let core: ActorCore | undefined = this;
+    while (core !== undefined) {
+      if (core.uid === uid) return true;
+      core = core.parent === undefined ? undefined : this.#host.core(core.parent.uid);
+    }
+    return false;
   }
 
   /**

@@ -618,3 +618,25 @@ test("ref.stopped() from a process actor resolves when the target stops, with ho
     "ActorStoppedError: Actor /target has stopped",
   );
 });
+
+// Not "local": there ctx.parent is the host's own ref, whose stop waits for this handler until
+// shutdownMs (the stop goes through no call the host could recognise).
+for (const placement of ["worker", "shared", "process"] as Placement[]) {
+  test(`a ${placement} child stopping its parent through ctx.parent goes on, and both stop`, async () => {
+    await using system = await ActorSystem.start({ name: "faults", heartbeat: false });
+    const boss = await system.spawn(Boss, { name: "boss", placement: "worker" });
+    const kid = await boss.ask("spawn", { name: "kid", placement });
+    // The parent stops its children first, this one included: the stop cannot wait for itself.
+    equal(await kid.ask("stopParent", {}, { timeoutMs: 30_000 }), "stopped /boss");
+    deepEqual(await kid.stopped(), { reason: "stopped" });
+    deepEqual(await boss.stopped(), { reason: "stopped" });
+  });
+}
+
+test("an actor stopping itself through a ref to itself (not ctx.self) goes on, and stops", async () => {
+  await using system = await ActorSystem.start({ name: "faults", heartbeat: false });
+  const { caller } = await forgers(system);
+  const self = forged(caller.uid, "/caller");
+  equal(await forge(caller, { op: "stop", to: self }), "ok: undefined");
+  deepEqual(await caller.stopped(), { reason: "stopped" });
+});
