@@ -640,3 +640,63 @@ test("an actor stopping itself through a ref to itself (not ctx.self) goes on, a
   equal(await forge(caller, { op: "stop", to: self }), "ok: undefined");
   deepEqual(await caller.stopped(), { reason: "stopped" });
 });
+
+for (const placement of ["worker", "process"] as Placement[]) {
+  test(`a ${placement} watcher whose guest exits keeps its watch: its next guest is told once`, async () => {
+    await using system = await ActorSystem.start({
+      name: "faults",
+      heartbeat: false,
+      root: supervisor({ backoff: { initialMs: 0 } }),
+    });
+    const boss = await system.spawn(Boss, { name: "boss", placement, restart: "permanent" });
+    const target = await system.spawn(Target, { name: "target", placement: "worker" });
+    boss.tell("watch", { target });
+    await boss.ask("downs", {});
+    boss.tell("exit", {});
+    // A subprocess shares no memory: an ask it had taken counts as running when it dies.
+    await boss.ask("downs", {}).catch(() => {});
+    deepEqual(await boss.ask("downs", {}), []); // a new guest, the watch still held by the host
+    equal(system.stats().actors.find((a) => a.path === "/boss")?.restarts, 1);
+    await target.stop();
+    await boss.ask("downs", {});
+    deepEqual(await boss.ask("downs", {}), ["/target stopped"]);
+  });
+}
+
+test("sends through a ref waiting on a full mailbox reject when the target stops; what it held is dead", async () => {
+  await using system = await ActorSystem.start({ name: "faults", heartbeat: false });
+  const target = await system.spawn(Target, {
+    name: "target",
+    placement: "worker",
+    mailbox: { capacity: 2 },
+    prefetch: 1,
+    shutdownMs: 100,
+  });
+  const caller = await system.spawn(Caller, {
+    name: "caller",
+    placement: "process",
+    args: { target },
+  });
+  const gate = new Int32Array(new SharedArrayBuffer(GATE_BYTES));
+  const held = target.ask("hold", { gate: gate.buffer as SharedArrayBuffer }, {
+    timeoutMs: 60_000,
+  });
+  await entered(gate);
+  using _open = { [Symbol.dispose]: () => open(gate) };
+  const sends = caller.ask("sendMany", { from: 1, to: 5 }, { timeoutMs: 30_000 });
+  // The first two fit; wait until the other three wait for room.
+  while (system.stats().actors.find((a) => a.path === "/target")!.mailboxDepth < 3) {
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await target.stop(); // the held handler never returns: its worker is ended after shutdownMs
+  const stopped = "ActorStoppedError: Actor /target has stopped";
+  deepEqual(await sends, ["ok: undefined", "ok: undefined", stopped, stopped, stopped]);
+  await held.then(
+    () => ok(false, "the held ask resolved"),
+    (error) => equal(error.message, "Actor /target has stopped"),
+  );
+  deepEqual(
+    system.deadLetters().map((d) => [d.kind, d.payload, d.reason]),
+    [["put", { n: 1 }, "stopped"], ["put", { n: 2 }, "stopped"]],
+  );
+});
