@@ -16,6 +16,7 @@ import {
 } from "../mod.ts";
 import { FakeTime } from "../testing/mod.ts";
 import { test } from "./_helpers.ts";
+import { Forwarder, Sink } from "./fixtures/refs.ts";
 import {
   Boss,
   Caller,
@@ -699,4 +700,25 @@ test("sends through a ref waiting on a full mailbox reject when the target stops
     system.deadLetters().map((d) => [d.kind, d.payload, d.reason]),
     [["put", { n: 1 }, "stopped"], ["put", { n: 2 }, "stopped"]],
   );
+});
+
+test("a ref in args reaches shared and process actors from every placement (refs_test covers worker and local)", async () => {
+  await using system = await ActorSystem.start({ name: "refs", heartbeat: false });
+  for (const to of ["shared", "process"] as Placement[]) {
+    for (const from of ["local", "worker", "shared", "process"] as Placement[]) {
+      const sink = await system.spawn(Sink, { name: `sink-${to}-${from}`, placement: to });
+      const fwd = await system.spawn(Forwarder, {
+        name: `fwd-${to}-${from}`,
+        placement: from,
+        args: { sink },
+      });
+      equal(await fwd.ask("argPath", {}), sink.path);
+      for (let n = 1; n <= 5; n++) fwd.tell("fwd", { n });
+      equal(await fwd.ask("relay", { n: 100 }), 115, `${from} -> ${to}`);
+      deepEqual(await sink.ask("got", {}), [1, 2, 3, 4, 5]);
+      equal((await fwd.ask("sinkOf", {}))?.uid, sink.uid);
+      await fwd.stop();
+      await sink.stop();
+    }
+  }
 });
