@@ -1221,10 +1221,10 @@ export class ActorCore implements EndpointMember {
 
   /** Whether the actor `uid` is this one or a `ctx.spawn` ancestor (which stops its children first). */
   #stopsFirst(uid: string): boolean {
-    let core: ActorCore | undefined = this;
-    while (core !== undefined) {
-      if (core.uid === uid) return true;
-      core = core.parent === undefined ? undefined : this.#host.core(core.parent.uid);
+    if (uid === this.uid) return true;
+    for (let parent = this.parent; parent !== undefined;) {
+      if (parent.uid === uid) return true;
+      parent = this.#host.core(parent.uid)?.parent;
     }
     return false;
   }
