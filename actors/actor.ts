@@ -1218,15 +1218,26 @@ export class ActorCore implements EndpointMember {
    */
   #serve(frame: Extract<ToHost, { t: "call" }>, endpoint: Endpoint | undefined): unknown {
     const to = frame.to;
+    // A guest always names the target of these; a forged frame without one is refused cleanly.
+    const named = (): RefData => {
+      if (to !== undefined) return to;
+      throw new TypeError(`Cannot serve "${frame.op}" from ${this.path}: the call names no actor`);
+    };
     switch (frame.op) {
-      case "stop":
+      case "stop": {
         if (to === undefined) {
           void this.#exit();
           return undefined;
         }
-        return this.#host.resolve(to).stop(
+        const stopping = this.#host.resolve(to).stop(
           frame.timeoutMs === undefined ? undefined : { timeoutMs: frame.timeoutMs },
         );
+        // A stop of this actor, or of an actor that stops it first, waits for the very handler
+        // that asked: it starts, and the handler goes on, as with `ctx.self.stop()`.
+        if (!this.#stopsFirst(to.uid)) return stopping;
+        stopping.catch(() => {});
+        return undefined;
+      }
       case "tell":
       case "send":
       case "ask": {
@@ -1244,47 +1255,29 @@ export class ActorCore implements EndpointMember {
           return undefined;
         }
         const payload = this.#incoming(frame.payload, frame.kind, endpoint);
-        if (frame.op === "tell") {
-          try {
-            return target.tell(frame.kind as never, payload as never);
-          } catch (error) {
-            // A tell's sender hears nothing: what it got wrong (an unknown kind, an ask sent as a
-            // tell) is reported where undeliverable messages go.
-            const reason = error instanceof MailboxFullError ? "overflow" : "invalid";
-            this.#owner.deadLetter({
-              path: target.path,
-              kind: frame.kind,
-              payload,
-              reason,
-              error: error as Error,
-            });
-            return undefined;
-          }
-        }
+        if (frame.op === "tell") return this.#tellQuietly(target, frame.kind, payload);
         if (frame.op === "send") return target.send(frame.kind as never, payload as never);
-        return target.ask(frame.kind as never, payload as never, {
-          timeoutMs: frame.timeoutMs,
-        });
+        return target.ask(frame.kind as never, payload as never, { timeoutMs: frame.timeoutMs });
       }
       case "stopped":
-        return this.#host.resolve(to!).stopped().then((exit) => ({
+        return this.#host.resolve(named()).stopped().then((exit) => ({
           reason: exit.reason,
           error: exit.error === undefined ? undefined : serializeError(exit.error),
           exitCode: exit.exitCode,
         }));
       case "watch":
-        this.#watch(to!);
+        this.#watch(named());
         return undefined;
       case "unwatch": {
-        const target = this.#host.core(to!.uid);
-        if (target !== undefined) {
-          target.#watchers.delete(this);
-          this.#watching.delete(target);
+        const watched = this.#host.core(named().uid);
+        if (watched !== undefined) {
+          watched.#watchers.delete(this);
+          this.#watching.delete(watched);
         }
         return undefined;
       }
       case "lookup": {
-        const { path, def } = frame.payload as { path: unknown; def: unknown };
+        const { path, def } = (frame.payload ?? {}) as { path: unknown; def: unknown };
         if (typeof path !== "string" || typeof def !== "string") {
           throw new TypeError(
             `Cannot look up from ${this.path}: path and definition must be strings`,
@@ -1293,7 +1286,7 @@ export class ActorCore implements EndpointMember {
         return this.#host.lookup(path, def);
       }
       case "spawn": {
-        const { def, options } = this.#incoming(frame.payload, "spawn", endpoint) as {
+        const { def, options } = (this.#incoming(frame.payload, "spawn", endpoint) ?? {}) as {
           def: unknown;
           options: unknown;
         };
@@ -1305,7 +1298,7 @@ export class ActorCore implements EndpointMember {
         return this.#host.spawn(this, def, options as Record<string, unknown>);
       }
       case "timer":
-        this.#startTimer(frame.kind, this.#incoming(frame.payload, frame.kind, endpoint));
+        this.#startTimer(frame.kind, this.#incoming(frame.payload, frame.kind, endpoint) ?? {});
         return undefined;
       case "cancel_timer": {
         const key = (frame.payload as { key?: unknown })?.key;
@@ -1314,6 +1307,30 @@ export class ActorCore implements EndpointMember {
       }
       default:
         throw new TypeError(`Cannot ${frame.op} from ${this.path}: not supported`);
+    }
+  }
+
+  /** Whether the actor `uid` is this one or a `ctx.spawn` ancestor (which stops its children first). */
+  #stopsFirst(uid: string): boolean {
+    if (uid === this.uid) return true;
+    for (let parent = this.parent; parent !== undefined;) {
+      if (parent.uid === uid) return true;
+      parent = this.#host.core(parent.uid)?.parent;
+    }
+    return false;
+  }
+
+  /**
+   * A tell whose sender cannot hear a refusal (a guest's `tell`, a timer): what `tell` throws at a
+   * caller on this thread (a full `"reject"` or `"backpressure"` mailbox, an unknown kind) becomes
+   * a dead letter, so that nothing vanishes and nothing throws on this thread.
+   */
+  #tellQuietly(target: ActorRef, kind: string, payload: unknown): void {
+    try {
+      target.tell(kind as never, payload as never);
+    } catch (error) {
+      const reason = error instanceof MailboxFullError ? "overflow" : "invalid";
+      this.#owner.deadLetter({ path: target.path, kind, payload, reason, error: error as Error });
     }
   }
 
@@ -1396,7 +1413,7 @@ export class ActorCore implements EndpointMember {
     if (!checked.ok) throw checked.error;
     if (this.#status !== "running" && this.#status !== "starting") return;
     this.#cancelTimer(key);
-    const fire = () => this.tell(kind, checked.value);
+    const fire = () => this.#tellQuietly(this.ref, kind, checked.value);
     const timer = every ? setInterval(fire, ms) : setTimeout(() => {
       this.#timers.delete(key);
       fire();

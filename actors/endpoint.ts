@@ -212,7 +212,17 @@ export class Endpoint {
       }
       if (frame.t === "pong") continue;
       const member = this.#members.get(frame.id);
-      if (member === undefined) continue;
+      if (member === undefined) {
+        // No actor of that id here (gone, or never): a call still gets its answer, so the guest's
+        // caller does not wait for ever.
+        if (frame.t === "call") {
+          const error = new TypeError(
+            `Cannot serve a call of actor ${frame.id}: not on this guest`,
+          );
+          this.post({ t: "result", call: frame.call, ok: false, value: serializeError(error) });
+        }
+        continue;
+      }
       if (!this.trusted) {
         const problem = member.check(frame);
         if (problem !== undefined) return this.#malformed(problem);

@@ -60,7 +60,7 @@ export type {
   StopOptions,
   TellOptions,
 } from "./ref.ts";
-export { isActorRef, refOf, type RefSchema, type ZodLike } from "./ref_of.ts";
+export { isActorRef, refOf, type RefSchema, type ZodInternals, type ZodLike } from "./ref_of.ts";
 export type { PlacementTraits } from "./endpoint.ts";
 export {
   type PlacementOption,

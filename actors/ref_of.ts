@@ -10,15 +10,61 @@ import type { ActorDefinition, Protocol, Schema } from "./define.ts";
 import type { ActorRef } from "./ref.ts";
 
 /**
- * A schema as zod's own types read it: `z.object({ field: schema })` infers the field's type from
- * `_zod.output` and `_zod.input`, and makes the field optional when `_zod.optout` is `"optional"`.
+ * A schema as zod's own types read it, so that it composes with zod's functions (`z.object`,
+ * `z.array`, `z.union`, `z.optional`…): they infer types from `_zod.output` and `_zod.input`, and
+ * make a field optional when `_zod.optout` is `"optional"`. The runtime object is a zod schema.
  *
  * @typeParam O What the schema outputs.
  * @typeParam I What it takes.
  */
 export interface ZodLike<O, I = O> extends Schema<O, I> {
-  /** The types zod reads (the runtime object is a zod schema). */
-  readonly _zod: { readonly output: O; readonly input: I };
+  /** What zod's types read; see {@linkcode ZodInternals}. */
+  readonly _zod: ZodInternals<O, I>;
+}
+
+/**
+ * The internals zod's types read from a schema: the output and input types, and zod's own
+ * machinery, which Troupe leaves opaque.
+ *
+ * @typeParam O What the schema outputs.
+ * @typeParam I What it takes.
+ */
+export interface ZodInternals<O, I> {
+  /** The type the schema outputs. */
+  readonly output: O;
+  /** The type the schema takes. */
+  readonly input: I;
+  // zod's own fields, opaque here: typed `any` so that zod's functions accept the schema.
+  /** zod's. */
+  // deno-lint-ignore no-explicit-any
+  readonly version: any;
+  /** zod's. */
+  // deno-lint-ignore no-explicit-any
+  readonly def: any;
+  /** zod's. */
+  // deno-lint-ignore no-explicit-any
+  readonly deferred: any;
+  /** zod's. */
+  // deno-lint-ignore no-explicit-any
+  readonly run: any;
+  /** zod's. */
+  // deno-lint-ignore no-explicit-any
+  readonly parse: any;
+  /** zod's. */
+  // deno-lint-ignore no-explicit-any
+  readonly traits: any;
+  /** zod's. */
+  // deno-lint-ignore no-explicit-any
+  readonly pattern: any;
+  /** zod's. */
+  // deno-lint-ignore no-explicit-any
+  readonly constr: any;
+  /** zod's. */
+  // deno-lint-ignore no-explicit-any
+  readonly bag: any;
+  /** zod's. */
+  // deno-lint-ignore no-explicit-any
+  readonly isst: any;
 }
 
 /**
@@ -50,7 +96,7 @@ export interface RefSchema<P extends Protocol> extends ZodLike<ActorRef<P>> {
  *
  * @typeParam P The protocol of the actor the ref reaches.
  * @param def The definition the ref must reach.
- * @returns A zod schema whose output is `ActorRef<P>`.
+ * @returns A zod schema whose input and output are `ActorRef<P>` (so a payload of any other type is a compile error).
  *
  * @example A worker registers with a registry by its ref
  * ```ts
@@ -91,7 +137,7 @@ export function refOf<P extends Protocol>(
  *
  * @typeParam P The protocol of the actor the ref reaches, declared as a type.
  * @param name The definition's `name`.
- * @returns A zod schema whose output is `ActorRef<P>`.
+ * @returns A zod schema whose input and output are `ActorRef<P>` (so a payload of any other type is a compile error).
  *
  * @example A ping that answers to whoever sent it
  * ```ts
