@@ -765,7 +765,8 @@ export class ActorCore implements EndpointMember {
         this.#guestStop.resolve();
         break;
       case "call":
-        this.#call(frame);
+        if (frame.op === "tell") this.#tellFrom(frame);
+        else this.#call(frame);
         break;
     }
   }
@@ -1103,6 +1104,40 @@ export class ActorCore implements EndpointMember {
     this.#stopped.resolve();
   }
 
+  /**
+   * A guest's tell: fire and forget, no `result` frame. What cannot be delivered is a dead letter,
+   * as a tell made on the host is: a refused payload, a kind its target does not have.
+   */
+  #tellFrom(frame: Extract<ToHost, { t: "call" }>): void {
+    const target = frame.to === undefined ? this.ref : this.#host.resolve(frame.to);
+    this.#tellOne(target, frame, frame.payload);
+    const more = frame.more;
+    if (more !== undefined) {
+      for (let i = 0; i < more.length; i++) this.#tellOne(target, frame, more[i]);
+    }
+  }
+
+  #tellOne(target: ActorRef, frame: Extract<ToHost, { t: "call" }>, value: unknown): void {
+    let error: Error;
+    try {
+      if (frame.invalid === undefined) {
+        const payload = this.#incoming(value, frame.kind, this.#endpoint);
+        target.tell(frame.kind as never, payload as never);
+        return;
+      }
+      error = deserializeError(frame.invalid);
+    } catch (thrown) {
+      error = thrown instanceof Error ? thrown : new Error(String(thrown));
+    }
+    this.#owner.deadLetter({
+      path: target.path,
+      kind: frame.kind,
+      payload: value,
+      reason: "invalid",
+      error,
+    });
+  }
+
   async #call(frame: Extract<ToHost, { t: "call" }>): Promise<void> {
     const endpoint = this.#endpoint;
     const id = this.id;
@@ -1136,18 +1171,7 @@ export class ActorCore implements EndpointMember {
       case "send":
       case "ask": {
         const target = to === undefined ? this.ref : this.#host.resolve(to);
-        if (frame.invalid !== undefined) {
-          const error = deserializeError(frame.invalid);
-          if (frame.op !== "tell") throw error;
-          this.#owner.deadLetter({
-            path: target.path,
-            kind: frame.kind,
-            payload: frame.payload,
-            reason: "invalid",
-            error,
-          });
-          return undefined;
-        }
+        if (frame.invalid !== undefined) throw deserializeError(frame.invalid);
         const payload = this.#incoming(frame.payload, frame.kind, endpoint);
         if (frame.op === "tell") return target.tell(frame.kind as never, payload as never);
         if (frame.op === "send") return await target.send(frame.kind as never, payload as never);
