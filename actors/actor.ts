@@ -1105,8 +1105,8 @@ export class ActorCore implements EndpointMember {
   }
 
   /**
-   * A guest's tell: fire and forget, no `result` frame. What cannot be delivered is a dead letter,
-   * as a tell made on the host is: a refused payload, a kind its target does not have.
+   * A guest's tell: fire and forget, no `result` frame. What cannot be delivered is a dead letter:
+   * a refused payload, a kind its target does not have (`"invalid"`), a full mailbox (`"overflow"`).
    */
   #tellFrom(frame: Extract<ToHost, { t: "call" }>): void {
     const target = frame.to === undefined ? this.ref : this.#host.resolve(frame.to);
@@ -1129,11 +1129,12 @@ export class ActorCore implements EndpointMember {
     } catch (thrown) {
       error = thrown instanceof Error ? thrown : new Error(String(thrown));
     }
+    // The sender hears nothing: a full mailbox is an overflow, anything else a message it got wrong.
     this.#owner.deadLetter({
       path: target.path,
       kind: frame.kind,
       payload: value,
-      reason: "invalid",
+      reason: error instanceof MailboxFullError ? "overflow" : "invalid",
       error,
     });
   }

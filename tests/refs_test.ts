@@ -1,5 +1,5 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { ActorSystem, type Placement, supervisor } from "../mod.ts";
+import { ActorSystem, type DeadLetter, type Placement, supervisor } from "../mod.ts";
 import { FakeTime } from "../testing/mod.ts";
 import { test } from "./_helpers.ts";
 import { Forwarder, Parent, Sink, Ticker } from "./fixtures/refs.ts";
@@ -42,6 +42,25 @@ test("a burst of tells from an actor arrives whole and in order, from every plac
     equal(await fwd.ask("relay", { n: 0 }), 3_000 * 3_001 / 2, placement);
     deepEqual(await sink.ask("got", {}), [...expected, 0], placement);
   }
+});
+
+test('a burst of tells from an actor past a full mailbox: the rest are dead letters "overflow"', async () => {
+  await using system = await ActorSystem.start({ name: "refs", heartbeat: false });
+  const sink = await system.spawn(Sink, { name: "sink", mailbox: { capacity: 10 } });
+  const fwd = await system.spawn(Forwarder, { name: "fwd", args: { sink } });
+  const overflow: DeadLetter[] = [];
+  system.events.on((event) => {
+    if (event.type === "dead_letter" && event.letter.reason === "overflow") {
+      overflow.push(event.letter);
+    }
+  });
+  fwd.tell("burst", { count: 3_000 });
+  await fwd.ask("argPath", {});
+  const got = await sink.ask("got", {});
+  ok(overflow.length > 0);
+  equal(got.length + overflow.length, 3_000);
+  deepEqual(got, Array.from({ length: got.length }, (_, i) => i + 1));
+  equal(overflow[0].error?.name, "MailboxFullError");
 });
 
 for (const from of ["worker", "shared"] as Placement[]) {
