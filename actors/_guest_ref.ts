@@ -37,6 +37,9 @@ export interface RefCaller {
   ): Promise<unknown>;
 }
 
+/** What `RefCaller.call` returns for a tell that left: the host answers tells with nothing. */
+export const TOLD: Promise<unknown> = Promise.resolve(undefined);
+
 /** The cloned form of an `ActorExit`: its error travels serialized. */
 export interface ExitData {
   reason: "stopped" | "crashed";
@@ -87,8 +90,14 @@ export class GuestRef {
   }
 
   tell(kind: string, msg: unknown, options?: TellOptions): void {
-    // The host dead-letters what cannot be delivered; nothing to report here.
-    this.#call("tell", kind, msg, options).catch(() => {});
+    // The host dead-letters what cannot be delivered; nothing to report here. A tell that left
+    // resolves at once (`TOLD`): no promise to chain.
+    const to = this.#self ? undefined : this.#data();
+    const told = this.#caller.call(this.#from, "tell", kind, msg, options, to);
+    if (told === TOLD) return;
+    told.catch((error) => {
+      if (error instanceof ActorStoppedError && error.path === this.path) this.#status = "stopped";
+    });
   }
 
   send(kind: string, msg: unknown, options?: SendOptions): Promise<void> {

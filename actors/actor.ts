@@ -785,7 +785,8 @@ export class ActorCore implements EndpointMember {
         this.#guestStop.resolve();
         break;
       case "call":
-        this.#call(frame);
+        if (frame.op === "tell") this.#tellFrom(frame);
+        else this.#call(frame);
         break;
     }
   }
@@ -1182,6 +1183,33 @@ export class ActorCore implements EndpointMember {
     this.#stopped.resolve();
   }
 
+  /**
+   * A guest's tell: fire and forget, no `result` frame. What cannot be delivered is a dead letter:
+   * a refused payload, a kind its target does not have (`"invalid"`), a full mailbox (`"overflow"`).
+   */
+  #tellFrom(frame: Extract<ToHost, { t: "call" }>): void {
+    const target = frame.to === undefined ? this.ref : this.#host.resolve(frame.to);
+    this.#tellOne(target, frame, frame.payload);
+    const more = frame.more;
+    if (more !== undefined) {
+      for (let i = 0; i < more.length; i++) this.#tellOne(target, frame, more[i]);
+    }
+  }
+
+  #tellOne(target: ActorRef, frame: Extract<ToHost, { t: "call" }>, value: unknown): void {
+    let payload: unknown;
+    try {
+      if (frame.invalid !== undefined) throw deserializeError(frame.invalid);
+      payload = this.#incoming(value, frame.kind, this.#endpoint);
+    } catch (thrown) {
+      const error = thrown instanceof Error ? thrown : new Error(String(thrown));
+      const letter = { path: target.path, kind: frame.kind, payload: value, error };
+      this.#owner.deadLetter({ ...letter, reason: "invalid" });
+      return;
+    }
+    this.#tellQuietly(target, frame.kind, payload);
+  }
+
   #call(frame: Extract<ToHost, { t: "call" }>): void {
     const endpoint = this.#endpoint;
     const id = this.id;
@@ -1238,24 +1266,12 @@ export class ActorCore implements EndpointMember {
         stopping.catch(() => {});
         return undefined;
       }
-      case "tell":
       case "send":
       case "ask": {
+        // (A tell never comes here: `#tellFrom` takes it, and answers nothing.)
         const target = to === undefined ? this.ref : this.#host.resolve(to);
-        if (frame.invalid !== undefined) {
-          const error = deserializeError(frame.invalid);
-          if (frame.op !== "tell") throw error;
-          this.#owner.deadLetter({
-            path: target.path,
-            kind: frame.kind,
-            payload: frame.payload,
-            reason: "invalid",
-            error,
-          });
-          return undefined;
-        }
+        if (frame.invalid !== undefined) throw deserializeError(frame.invalid);
         const payload = this.#incoming(frame.payload, frame.kind, endpoint);
-        if (frame.op === "tell") return this.#tellQuietly(target, frame.kind, payload);
         if (frame.op === "send") return target.send(frame.kind as never, payload as never);
         return target.ask(frame.kind as never, payload as never, { timeoutMs: frame.timeoutMs });
       }

@@ -38,7 +38,7 @@ import { type KindEntry, kindTable, validate, validateReply } from "./protocol.t
 import type { ActorDefinition, ActorDown } from "./define.ts";
 import { definitionKey } from "./define.ts";
 import type { ActorRef, AskOptions } from "./ref.ts";
-import { asRef, GuestRef, type RefCaller } from "./_guest_ref.ts";
+import { asRef, GuestRef, type RefCaller, TOLD } from "./_guest_ref.ts";
 
 type Deliver = Extract<ToGuest, { t: "deliver" }>;
 
@@ -91,6 +91,8 @@ export class Guest implements RefCaller {
   readonly #port: GuestPort;
   readonly #slots = new Map<number, Slot>();
   #out: ToHost[] = [];
+  /** The tell frame further tells of the same target and kind may join, while it is last out. */
+  #lastTell: Extract<ToHost, { t: "call" }> | undefined;
   #transfer: Transferable[] = [];
   #dirty: Slot[] = [];
   #scheduled = false;
@@ -535,6 +537,25 @@ export class Guest implements RefCaller {
     this.#out.push(frame);
   }
 
+  /**
+   * Emits a tell. Tells in a row from one actor to one target of one kind share a frame (`more`
+   * carries the payloads after the first, in order), so that a burst costs one frame, not one per
+   * message. A tell that transfers or that the guest's own check refused travels alone.
+   */
+  #tell(frame: Extract<ToHost, { t: "call" }>, transfer: Transferable[] | undefined): void {
+    const last = this.#lastTell;
+    if (
+      transfer === undefined && frame.invalid === undefined && last !== undefined &&
+      this.#out[this.#out.length - 1] === last && last.id === frame.id &&
+      last.kind === frame.kind && last.to?.uid === frame.to?.uid
+    ) {
+      (last.more ??= []).push(frame.payload);
+      return;
+    }
+    this.#emit(frame, transfer);
+    this.#lastTell = transfer === undefined && frame.invalid === undefined ? frame : undefined;
+  }
+
   #emit(frame: ToHost, transfer?: Transferable[]): void {
     this.#out.push(frame);
     if (transfer !== undefined) { for (const t of transfer) this.#transfer.push(t); }
@@ -571,6 +592,24 @@ export class Guest implements RefCaller {
       this.#port.post([frame], []);
       return;
     } catch (cause) {
+      if (frame.t === "call" && frame.more !== undefined) {
+        // Tells that shared a frame: each alone, so that only the one that cannot be cloned fails.
+        const { more, ...first } = frame;
+        this.#postAlone(first);
+        for (const payload of more) this.#postAlone({ ...first, payload });
+        return;
+      }
+      if (frame.t === "call" && frame.op === "tell" && frame.invalid === undefined) {
+        // A tell that cannot be cloned travels without its payload: the host dead-letters it.
+        const error = new TypeError(
+          `Cannot tell "${frame.kind}": the payload could not be cloned`,
+          {
+            cause,
+          },
+        );
+        this.#postAlone({ ...frame, payload: null, invalid: serializeError(error) });
+        return;
+      }
       if (frame.t === "call") {
         // A message to ctx.self that cannot be cloned fails that call, not the guest.
         const call = this.#calls.get(frame.call);
@@ -613,7 +652,8 @@ export class Guest implements RefCaller {
   }
 
   /**
-   * Sends a `call` frame for actor `from` and resolves with the host's answer. A message to
+   * Sends a `call` frame for actor `from` and resolves with the host's answer; a tell resolves at
+   * once, for the host answers none (it dead-letters what it cannot deliver). A message to
    * `ctx.self` (no `to`) is checked here as the host would check it, so that a bad message neither
    * crosses the wire (a function in an unknown key would fail to clone) nor vanishes: it travels
    * as `invalid`, and the host dead-letters it or rejects. A message to another actor is checked
@@ -658,9 +698,7 @@ export class Guest implements RefCaller {
     } else if (!withinDepth(payload)) {
       return Promise.reject(depthError(`Cannot ${op} from ${path}`, "payload"));
     }
-    const n = this.#nextCall++;
-    const { promise, resolve, reject } = Promise.withResolvers<unknown>();
-    this.#calls.set(n, { from, resolve, reject });
+    const n = op === "tell" ? 0 : this.#nextCall++;
     const frame: Extract<ToHost, { t: "call" }> = {
       t: "call",
       id: from,
@@ -672,6 +710,13 @@ export class Guest implements RefCaller {
     if (invalid !== undefined) frame.invalid = invalid;
     if (options?.timeoutMs !== undefined) frame.timeoutMs = options.timeoutMs;
     if (to !== undefined) frame.to = to;
+    // A tell is fire and forget: the host answers nothing, and dead-letters what it cannot deliver.
+    if (op === "tell") {
+      this.#tell(frame, options?.transfer);
+      return TOLD;
+    }
+    const { promise, resolve, reject } = Promise.withResolvers<unknown>();
+    this.#calls.set(n, { from, resolve, reject });
     this.#emit(frame, options?.transfer);
     return promise;
   }

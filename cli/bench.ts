@@ -137,7 +137,9 @@ async function runSuite(
 
 function ratios(results: Partial<Record<Suite, unknown>>): Ratio[] {
   const out: Ratio[] = [];
-  const core = results.core as { tellRatio?: number; askRatio?: number } | undefined;
+  const core = results.core as
+    | { tellRatio?: number; askRatio?: number; peerTellRatio?: number; peerAskRatio?: number }
+    | undefined;
   if (core) {
     out.push({
       suite: "core",
@@ -151,6 +153,18 @@ function ratios(results: Partial<Record<Suite, unknown>>): Ratio[] {
       ratio: core.askRatio,
       target: "≤ 1.3×",
       met: core.askRatio === undefined ? undefined : core.askRatio <= 1.3,
+    }, {
+      suite: "core",
+      measure: "tell throughput actor to actor, Troupe / raw MessageChannel",
+      ratio: core.peerTellRatio,
+      target: "≥ 5×",
+      met: core.peerTellRatio === undefined ? undefined : core.peerTellRatio >= 5,
+    }, {
+      suite: "core",
+      measure: "ask p50 latency actor to actor, Troupe / raw MessageChannel",
+      ratio: core.peerAskRatio,
+      target: "≤ 2.5×",
+      met: core.peerAskRatio === undefined ? undefined : core.peerAskRatio <= 2.5,
     });
   }
   const restart = results.restart as

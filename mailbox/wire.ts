@@ -111,7 +111,8 @@ export type ToHost =
    * A request of actor `id` to the host: a message to `ctx.self`, or to the actor `to` names (a
    * ref the guest holds), a stop, or one of the context's services (`ctx.watch`, `ctx.timers`,
    * `ctx.lookup`, `ctx.spawn`, `ref.stopped()`). `invalid` when the guest's own check refused the
-   * payload. The host answers with a `result` frame.
+   * payload. The host answers with a `result` frame, except to a `tell`: it dead-letters a tell it
+   * cannot deliver, and the guest does not wait.
    */
   | {
     t: "call";
@@ -122,6 +123,8 @@ export type ToHost =
     payload: unknown;
     invalid?: SerializedError;
     timeoutMs?: number;
+    /** For a `tell`: the payloads of the same tell that follow `payload`, in order. */
+    more?: unknown[];
     /** The target of a message, a stop, a watch or `stopped()`; `ctx.self` when absent. */
     to?: { "~troupe": "ref"; path: string; uid: string; def: string };
   }
@@ -372,6 +375,9 @@ function frameProblem(frame: unknown): string | undefined {
           typeof to !== "object" || to === null || to["~troupe"] !== "ref" ||
           typeof to.path !== "string" || typeof to.uid !== "string" || typeof to.def !== "string"
         ) return `call.to is not a ref`;
+      }
+      if (frame.more !== undefined && (frame.op !== "tell" || !Array.isArray(frame.more))) {
+        return `call.more is ${kindOf(frame.more)} for a ${kindOf(frame.op)}`;
       }
       if (frame.invalid !== undefined) {
         return errorProblem(frame.invalid, "call.invalid", 0, new Set());

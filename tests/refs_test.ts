@@ -1,5 +1,5 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { ActorSystem, type Placement, supervisor } from "../mod.ts";
+import { ActorSystem, type DeadLetter, type Placement, supervisor } from "../mod.ts";
 import { FakeTime } from "../testing/mod.ts";
 import { test } from "./_helpers.ts";
 import { Forwarder, Parent, Sink, Ticker } from "./fixtures/refs.ts";
@@ -22,6 +22,64 @@ for (const from of PLACEMENTS) {
       deepEqual(await sink.ask("got", {}), [1, 2, 3, 4, 5]);
     });
   }
+}
+
+test("a burst of tells from an actor arrives whole and in order, from every placement", async () => {
+  await using system = await ActorSystem.start({ name: "refs", heartbeat: false });
+  const expected = Array.from({ length: 3_000 }, (_, i) => i + 1);
+  for (const placement of PLACEMENTS) {
+    const sink = await system.spawn(Sink, {
+      name: `sink-${placement}`,
+      mailbox: { capacity: Infinity },
+    });
+    const fwd = await system.spawn(Forwarder, {
+      name: `fwd-${placement}`,
+      placement,
+      args: { sink },
+    });
+    fwd.tell("burst", { count: 3_000 });
+    fwd.tell("fwd", { n: 0 });
+    equal(await fwd.ask("relay", { n: 0 }), 3_000 * 3_001 / 2, placement);
+    deepEqual(await sink.ask("got", {}), [...expected, 0], placement);
+  }
+});
+
+test('a burst of tells from an actor past a full mailbox: the rest are dead letters "overflow"', async () => {
+  await using system = await ActorSystem.start({ name: "refs", heartbeat: false });
+  const sink = await system.spawn(Sink, { name: "sink", mailbox: { capacity: 10 } });
+  const fwd = await system.spawn(Forwarder, { name: "fwd", args: { sink } });
+  const overflow: DeadLetter[] = [];
+  system.events.on((event) => {
+    if (event.type === "dead_letter" && event.letter.reason === "overflow") {
+      overflow.push(event.letter);
+    }
+  });
+  fwd.tell("burst", { count: 3_000 });
+  await fwd.ask("argPath", {});
+  const got = await sink.ask("got", {});
+  ok(overflow.length > 0);
+  equal(got.length + overflow.length, 3_000);
+  deepEqual(got, Array.from({ length: got.length }, (_, i) => i + 1));
+  equal(overflow[0].error?.name, "MailboxFullError");
+});
+
+for (const from of ["worker", "shared"] as Placement[]) {
+  test(`tells a ${from} actor cannot deliver are dead letters; the others arrive`, async () => {
+    await using system = await ActorSystem.start({ name: "refs", heartbeat: false });
+    const sink = await system.spawn(Sink, { name: "sink" });
+    const fwd = await system.spawn(Forwarder, { name: "fwd", placement: from, args: { sink } });
+    fwd.tell("strays", {});
+    equal(await fwd.ask("relay", { n: 0 }), 5);
+    deepEqual(await sink.ask("got", {}), [1, 4]);
+    const letters = system.deadLetters().map((d) => [d.kind, d.reason, d.error?.message]);
+    deepEqual(letters.slice(0, 2), [
+      ["nope", "invalid", 'Unknown message kind "nope" for /sink'],
+      ["put", "invalid", 'Cannot tell "put": the payload could not be cloned'],
+    ]);
+    equal(letters[2][0], "put");
+    equal(letters[2][1], "invalid");
+    equal(letters.length, 3);
+  });
 }
 
 test("a ref in a message and in a reply arrives working, in every placement", async () => {

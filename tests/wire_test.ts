@@ -574,6 +574,7 @@ const WELL_FORMED: ToHost[] = [
   { t: "exit", code: 3 },
   { t: "call", id: 6, call: 1, op: "ask", kind: "get", payload: null, timeoutMs: 10 },
   { t: "call", id: 6, call: 2, op: "tell", kind: "x", payload: 1, invalid: serializeError(1) },
+  { t: "call", id: 6, call: 0, op: "tell", kind: "x", payload: 1, more: [2, { n: 3 }] },
   { t: "pong", n: 4 },
 ];
 
@@ -627,6 +628,15 @@ Deno.test("checkFromGuest names the first problem and never throws, whatever arr
     checkFromGuest([{ t: "replies", id: 1, ack: 2, r: [], u: 1 }]),
     "frame 0: replies.u is the number 1",
   );
+  const call = { t: "call", id: 1, call: 1, kind: "k", payload: 1 };
+  equal(
+    checkFromGuest([{ ...call, op: "ask", more: [2] }]),
+    'frame 0: call.more is an array for a "ask"',
+  );
+  equal(
+    checkFromGuest([{ ...call, op: "tell", more: 2 }]),
+    'frame 0: call.more is the number 2 for a "tell"',
+  );
   const shared = { name: "Error", message: "m" };
   equal(
     checkFromGuest([{ t: "fault", error: { name: "E", message: "m", errors: [shared, shared] } }]),
@@ -671,7 +681,7 @@ Deno.test("checkFromGuest refuses any one field of a frame set to a wrong type",
       (index, pick, value) => {
         const frame = structuredClone(WELL_FORMED[index]) as unknown as Record<string, unknown>;
         const keys = Object.keys(frame).filter((key) =>
-          !["payload", "timeoutMs", "invalid"].includes(key)
+          !["payload", "timeoutMs", "invalid", "more"].includes(key)
         );
         const key = keys[pick % keys.length];
         if (key === "n" && typeof value === "number") return; // pong.n is any number
