@@ -207,7 +207,9 @@ export class Endpoint {
       if (frame.t === "exit") {
         // The guest is going anyway: end the link after the restart got going, since
         // `worker.terminate()` blocks this thread for milliseconds.
-        this.die(new Error(`The ${this.kind} guest exited with code ${frame.code}`), 100);
+        const error = new Error(`The ${this.kind} guest exited with code ${frame.code}`);
+        // `ref.stopped()` of an actor that ended this way reports the code.
+        this.die(Object.assign(error, { exitCode: frame.code }), 100);
         return;
       }
       if (frame.t === "pong") continue;

@@ -55,7 +55,10 @@ export interface ActorExit {
   readonly reason: "stopped" | "crashed";
   /** The crash, for `"crashed"`. */
   readonly error?: Error;
-  /** For a `"process"` actor whose subprocess exited by itself: its exit code. */
+  /**
+   * For an actor whose last guest exited by itself (`Deno.exit(code)` in a handler, a
+   * subprocess that ended) and that was not restarted: the exit code.
+   */
   readonly exitCode?: number;
 }
 

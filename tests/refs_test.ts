@@ -308,3 +308,21 @@ test("ctx.spawn works from init, and a restart spawns the children again", async
   ok(again.uid !== early.uid);
   equal(again.status, "running");
 });
+
+for (const placement of ["process", "worker"] as Placement[]) {
+  test(`ref.stopped() of a ${placement} actor that exited by itself and was not restarted reports the exit code`, async () => {
+    await using system = await ActorSystem.start({ name: "refs", heartbeat: false });
+    const sink = await system.spawn(Sink, { name: "sink", placement, restart: "temporary" });
+    sink.tell("exit", { code: 3 });
+    const exit = await sink.stopped();
+    equal(exit.reason, "crashed");
+    equal(exit.exitCode, 3);
+    equal(
+      exit.error?.message,
+      placement === "process"
+        ? "The subprocess of /sink exited with code 3"
+        : "The worker guest exited with code 3",
+    );
+    equal(sink.status, "stopped");
+  });
+}
