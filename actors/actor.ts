@@ -56,6 +56,7 @@ import type {
   StopOptions,
   TellOptions,
 } from "./ref.ts";
+import { runningLocal } from "./_running.ts";
 import { newSlot, readSlot, resetSlot, type SlotReading, STOP, wallNow } from "./_slot.ts";
 
 export type { Placement } from "./placement.ts";
@@ -1326,6 +1327,16 @@ export class ActorCore implements EndpointMember {
     }
   }
 
+  /** Whether this actor is the actor `uid` or one of its `ctx.spawn` ancestors. */
+  stopsBefore(uid: string): boolean {
+    for (let core = this.#host.core(uid); core !== undefined;) {
+      if (core === this) return true;
+      const parent = core.parent;
+      core = parent === undefined ? undefined : this.#host.core(parent.uid);
+    }
+    return false;
+  }
+
   /** Whether the actor `uid` is this one or a `ctx.spawn` ancestor (which stops its children first). */
   #stopsFirst(uid: string): boolean {
     if (uid === this.uid) return true;
@@ -1682,6 +1693,13 @@ class Ref<P extends Protocol> {
   }
 
   stop(options?: StopOptions): Promise<void> {
+    // From a local handler of this actor, or of a child it stops first: that stop waits for the
+    // very handler asking, so it starts and the handler goes on (as `ctx.self.stop()` does).
+    const caller = runningLocal();
+    if (caller !== undefined && this.#core.stopsBefore(caller)) {
+      this.#core.stop(options).catch(() => {});
+      return Promise.resolve();
+    }
     return this.#core.stop(options);
   }
 

@@ -39,6 +39,7 @@ import type { ActorDefinition, ActorDown } from "./define.ts";
 import { definitionKey } from "./define.ts";
 import type { ActorRef, AskOptions } from "./ref.ts";
 import { asRef, GuestRef, type RefCaller, TOLD } from "./_guest_ref.ts";
+import { markRunningLocal } from "./_running.ts";
 
 type Deliver = Extract<ToGuest, { t: "deliver" }>;
 
@@ -68,6 +69,8 @@ interface Slot {
   fenced: boolean;
   /** Revives the refs this actor receives as refs that reach the host on its behalf. */
   readonly refs: ReviveContext;
+  /** The spawn's uid. */
+  readonly uid: string;
   /** Seqs whose handler called `ctx.stash()`, for the next `replies` frame. */
   stashed: number[];
   /** The next `replies` frame carries `u`: the handler at its ack called `ctx.unstashAll()`. */
@@ -262,6 +265,7 @@ export class Guest implements RefCaller {
       starting: undefined,
       fenced: false,
       refs: { ref: (data) => new GuestRef(this, frame.id, data) },
+      uid: frame.uid ?? "",
       stashed: [],
       unstash: false,
       rewinding: false,
@@ -407,13 +411,16 @@ export class Guest implements RefCaller {
       }
       let result: unknown;
       shared.begin(seq);
+      if (slot.trusted) markRunningLocal(slot.uid);
       try {
         result = down ? cell.down(msg as ActorDown) : cell.invoke(entry!, msg, attempt);
       } catch (error) {
+        if (slot.trusted) markRunningLocal(undefined);
         cell.finish();
         this.#crash(slot, seq, error);
         return;
       }
+      if (slot.trusted) markRunningLocal(undefined);
       if (result instanceof Promise) {
         slot.busy = true;
         result.then(

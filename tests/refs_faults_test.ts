@@ -620,9 +620,7 @@ test("ref.stopped() from a process actor resolves when the target stops, with ho
   );
 });
 
-// Not "local": there ctx.parent is the host's own ref, whose stop waits for this handler until
-// shutdownMs (the stop goes through no call the host could recognise).
-for (const placement of ["worker", "shared", "process"] as Placement[]) {
+for (const placement of ["worker", "shared", "process", "local"] as Placement[]) {
   test(`a ${placement} child stopping its parent through ctx.parent goes on, and both stop`, async () => {
     await using system = await ActorSystem.start({ name: "faults", heartbeat: false });
     const boss = await system.spawn(Boss, { name: "boss", placement: "worker" });
