@@ -21,6 +21,14 @@ import type {
   TellOptions,
 } from "./ref.ts";
 
+const STATUSES: ReadonlySet<string> = new Set<RefStatus>([
+  "starting",
+  "running",
+  "restarting",
+  "stopping",
+  "stopped",
+]);
+
 /** How a guest ref reaches the host. */
 export interface RefCaller {
   /**
@@ -67,6 +75,9 @@ export class GuestRef {
     this.path = data.path;
     this.uid = data.uid;
     this.def = data.def;
+    // The status the sender knew when the ref was cloned: a hint, the host stays the authority.
+    const status = (data as { status?: unknown }).status;
+    if (typeof status === "string" && STATUSES.has(status)) this.#status = status as RefStatus;
     this.#caller = caller;
     this.#from = from;
     this.#self = self;

@@ -22,7 +22,7 @@ import {
   SpawnError,
 } from "../errors.ts";
 import type { Deadlines } from "../_util.ts";
-import { Deque } from "../_util.ts";
+import { Deque, longTimeout } from "../_util.ts";
 import { Mailbox, type OverflowPolicy } from "../mailbox/mailbox.ts";
 import {
   depthError,
@@ -205,6 +205,9 @@ const DOWN_ENTRY: KindEntry = {
   reply: undefined,
 };
 
+/** How many timers (`ctx.timers` keys) one actor may hold at once. */
+const MAX_TIMERS = 1_000;
+
 /** How many of one actor's calls that wait (asks, sends, spawns…) the host serves at once. */
 const MAX_CALLS_WAITING = 65_536;
 
@@ -291,8 +294,8 @@ export class ActorCore implements EndpointMember {
   readonly #watchers = new Set<ActorCore>();
   /** The actors this one watches. */
   readonly #watching = new Set<ActorCore>();
-  /** `ctx.timers` of the current incarnation, by key. */
-  readonly #timers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** `ctx.timers` of the current incarnation, by key: how to cancel each. */
+  readonly #timers = new Map<string, () => void>();
   /** The calls of its guest being served (asks, sends, spawns waiting for an answer). */
   #callsWaiting = 0;
   /** Whether the last incarnation ended in a crash (the end is then `"crashed"`). */
@@ -1339,12 +1342,7 @@ export class ActorCore implements EndpointMember {
 
   /** Whether the actor `uid` is this one or a `ctx.spawn` ancestor (which stops its children first). */
   #stopsFirst(uid: string): boolean {
-    if (uid === this.uid) return true;
-    for (let parent = this.parent; parent !== undefined;) {
-      if (parent.uid === uid) return true;
-      parent = this.#host.core(parent.uid)?.parent;
-    }
-    return false;
+    return this.#host.core(uid)?.stopsBefore(this.uid) === true;
   }
 
   /**
@@ -1440,28 +1438,45 @@ export class ActorCore implements EndpointMember {
     if (!checked.ok) throw checked.error;
     if (this.#status !== "running" && this.#status !== "starting") return;
     this.#cancelTimer(key);
+    if (this.#timers.size >= MAX_TIMERS) {
+      // Each timer holds host memory and fires on the host's thread: a guest gets a bounded number.
+      const error = new RangeError(`${what}: it has ${MAX_TIMERS} timers already`);
+      this.#owner.deadLetter({ path: this.path, kind, payload: msg, reason: "overflow", error });
+      return;
+    }
     const fire = () => this.#tellQuietly(this.ref, kind, checked.value);
-    const timer = every ? setInterval(fire, ms) : setTimeout(() => {
-      this.#timers.delete(key);
-      fire();
-    }, ms);
-    this.#timers.set(key, timer);
+    if (!every) {
+      this.#timers.set(
+        key,
+        longTimeout(ms, () => {
+          this.#timers.delete(key);
+          fire();
+        }),
+      );
+      return;
+    }
+    // Repeats as a chain of timeouts, so that a period past setTimeout's limit still holds.
+    let cancel = () => {};
+    const arm = () => {
+      cancel = longTimeout(ms, () => {
+        arm();
+        fire();
+      });
+    };
+    arm();
+    this.#timers.set(key, () => cancel());
   }
 
   #cancelTimer(key: string): void {
-    const timer = this.#timers.get(key);
-    if (timer === undefined) return;
+    const cancel = this.#timers.get(key);
+    if (cancel === undefined) return;
     this.#timers.delete(key);
-    clearTimeout(timer);
-    clearInterval(timer);
+    cancel();
   }
 
   /** Every timer of the incarnation goes when it stops, crashes or restarts. */
   #cancelTimers(): void {
-    for (const timer of this.#timers.values()) {
-      clearTimeout(timer);
-      clearInterval(timer);
-    }
+    for (const cancel of this.#timers.values()) cancel();
     this.#timers.clear();
   }
 

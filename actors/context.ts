@@ -133,7 +133,12 @@ export interface ActorContext<P extends Protocol = Protocol> {
   readonly delivery: DeliveryInfo;
   /** Logs with the actor's path as prefix. */
   readonly log: ActorLogger;
-  /** The actor that spawned this one with `ctx.spawn`; `undefined` under a supervisor. */
+  /**
+   * The actor that spawned this one with `ctx.spawn`; `undefined` under a supervisor. Typed by no
+   * protocol (a definition cannot know who will spawn it): narrow it where the parent is known,
+   * `ctx.parent as ActorRef<typeof Parent.protocol>`, or pass the parent's ref in `args` with a
+   * `refOf` schema.
+   */
   readonly parent: ActorRef | undefined;
   /**
    * Finds the actor at `path`, as `system.lookup` does, from any placement (a round trip to the

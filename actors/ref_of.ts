@@ -20,6 +20,18 @@ import type { ActorRef } from "./ref.ts";
 export interface ZodLike<O, I = O> extends Schema<O, I> {
   /** What zod's types read; see {@linkcode ZodInternals}. */
   readonly _zod: ZodInternals<O, I>;
+  /** The Standard Schema interface every zod schema carries. */
+  readonly "~standard": {
+    /** The Standard Schema version. */
+    readonly version: 1;
+    /** Who made the schema: `"zod"`. */
+    readonly vendor: string;
+    /** Validates a value, as Standard Schema defines it. */
+    // deno-lint-ignore no-explicit-any
+    readonly validate: (value: unknown) => any;
+    /** The input and output types. */
+    readonly types?: { readonly input: I; readonly output: O } | undefined;
+  };
 }
 
 /**
@@ -170,7 +182,7 @@ export function refOf<P extends Protocol>(
     if (target === "") throw new TypeError("Cannot declare refOf: name must be a non-empty string");
     const suffix = `#${target}`;
     return z.custom<ActorRef<P>>(
-      (value) => isRefData(value) && value.def.endsWith(suffix),
+      (value) => isLiveRef(value) && value.def.endsWith(suffix),
       { error: `expected a ref to a "${target}" actor` },
     ) as unknown as RefSchema<P>;
   }
@@ -183,8 +195,16 @@ export function refOf<P extends Protocol>(
   return z.custom<ActorRef<P>>((value) => {
     // Read at the first validation, never while the protocol is built.
     key ??= `${target.url}#${target.name}`;
-    return isRefData(value) && value.def === key;
+    return isLiveRef(value) && value.def === key;
   }, { error: () => `expected a ref to a "${target.name}" actor` }) as unknown as RefSchema<P>;
+}
+
+/**
+ * A working ref: the fields of one and its methods. A ref's cloned form that was not revived (in
+ * a place no reviver walks) is refused rather than handed to a handler as methodless data.
+ */
+function isLiveRef(value: unknown): value is ActorRef {
+  return isRefData(value) && typeof (value as { tell?: unknown }).tell === "function";
 }
 
 /**

@@ -192,8 +192,11 @@ export function depthError(prefix: string, what: string, maxDepth: number = MAX_
 
 // ---- revival --------------------------------------------------------------------------------
 
-/** How deep {@linkcode revive} looks for branded objects. */
-const REVIVE_DEPTH = 8;
+/**
+ * How deep {@linkcode revive} looks for branded objects: as deep as a value may go at all, so that
+ * a ref nested anywhere in a payload arrives working.
+ */
+const REVIVE_DEPTH = MAX_DEPTH;
 
 /** Turns the cloned form of a shared object back into a usable one. */
 export type Reviver = (cloned: Record<string, unknown>) => unknown;
@@ -286,8 +289,9 @@ export function registerRevivable(brand: string, reviver: Reviver): void {
 }
 
 /**
- * Revives the shared objects inside a value that went through structured clone: plain objects and
- * arrays are walked, to a depth of 8, and every object branded by a registered shared type (a
+ * Revives the shared objects inside a value that went through structured clone: plain objects,
+ * arrays, `Map` values and `Set` items are walked, as deep as {@linkcode MAX_DEPTH}, and every
+ * object branded by a registered shared type (a
  * `SharedEvent`, a `SharedQueue`) becomes a usable one again over the same memory. Typed arrays over
  * shared memory need nothing: structured clone keeps them. Actor args, messages and replies are
  * revived this way when they cross into another thread. An object whose reviver refuses it (a forged
@@ -362,6 +366,31 @@ function reviveAt(value: object, depth: number, walk: ReviveWalk): unknown {
     for (let i = 0; i < value.length; i++) {
       const item = value[i];
       if (typeof item === "object" && item !== null) value[i] = reviveAt(item, depth + 1, walk);
+    }
+    return value;
+  }
+  if (value instanceof Map) {
+    walk.budget -= value.size;
+    if (walk.budget < 0) walk.seen ??= new Set([value]);
+    for (const [key, item] of value) {
+      if (typeof item !== "object" || item === null) continue;
+      const revived = reviveAt(item, depth + 1, walk);
+      if (revived !== item) value.set(key, revived);
+    }
+    return value;
+  }
+  if (value instanceof Set) {
+    walk.budget -= value.size;
+    if (walk.budget < 0) walk.seen ??= new Set([value]);
+    const swaps: [unknown, unknown][] = [];
+    for (const item of value) {
+      if (typeof item !== "object" || item === null) continue;
+      const revived = reviveAt(item, depth + 1, walk);
+      if (revived !== item) swaps.push([item, revived]);
+    }
+    for (const [item, revived] of swaps) {
+      value.delete(item);
+      value.add(revived);
     }
     return value;
   }

@@ -438,7 +438,7 @@ function parseWaitOptions(
  * Revives the `SharedEvent`s and `SharedQueue`s inside a value that went through structured clone
  * (which keeps only their own fields). The name Troupe's first versions exported for the value
  * codec's `revive` (see `mailbox/codec.ts`), which it calls: plain objects and arrays are walked, to
- * a depth of 8, and every branded shared object becomes usable again over the same memory.
+ * any depth, and every branded shared object becomes usable again over the same memory.
  *
  * @typeParam T The value's type.
  * @param value Any cloned value.

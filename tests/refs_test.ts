@@ -1,8 +1,8 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { ActorSystem, type DeadLetter, type Placement, supervisor } from "../mod.ts";
+import { ActorSystem, type DeadLetter, type Placement, refOf, supervisor } from "../mod.ts";
 import { FakeTime } from "../testing/mod.ts";
 import { test } from "./_helpers.ts";
-import { Forwarder, Parent, Sink, Ticker } from "./fixtures/refs.ts";
+import { Forwarder, Holder, Parent, Sink, Ticker } from "./fixtures/refs.ts";
 
 const PLACEMENTS: Placement[] = ["local", "worker", "shared", "process"];
 
@@ -326,3 +326,50 @@ for (const placement of ["process", "worker"] as Placement[]) {
     equal(sink.status, "stopped");
   });
 }
+
+for (const placement of ["worker", "process", "local"] as Placement[]) {
+  test(`a ${placement} actor gets working refs nested deep and inside a Map, with the status the sender knew`, async () => {
+    await using system = await ActorSystem.start({ name: "refs", heartbeat: false });
+    const sink = await system.spawn(Sink, { name: "sink" });
+    const holder = await system.spawn(Holder, { name: "holder", placement });
+    const w = sink;
+    equal(
+      await holder.ask("deep", {
+        a: { b: { c: { d: { e: { f: { g: { h: { i: { w } } } } } } } } },
+      }),
+      1,
+    );
+    equal(await holder.ask("map", { m: new Map([["x", sink]]) }), 2);
+    equal(await holder.ask("status", { r: sink }), "running");
+    await sink.stop();
+    equal(await holder.ask("status", { r: sink }), "stopped");
+  });
+}
+
+test("a cloned ref that was never revived is refused by refOf, not handed over without methods", () => {
+  const schema = refOf(Sink);
+  const cloned = { "~troupe": "ref", path: "/sink", uid: "u.1", def: `${Sink.url}#sink` };
+  equal(schema.safeParse(cloned).success, false);
+});
+
+test("ctx.timers: a delay past setTimeout's limit waits its whole time; an actor holds at most 1,000 timers", async () => {
+  using time = new FakeTime();
+  await using system = await ActorSystem.start({ name: "timers", heartbeat: false });
+  const ticker = await system.spawn(Ticker, {
+    name: "ticker",
+    placement: "local",
+    mailbox: { capacity: 2_000 },
+  });
+  ticker.tell("once", { key: "far", ms: 3_000_000_000 });
+  await ticker.ask("ticks", {});
+  time.tick(2 ** 31);
+  deepEqual(await ticker.ask("ticks", {}), []);
+  time.tick(3_000_000_000 - 2 ** 31);
+  deepEqual(await ticker.ask("ticks", {}), ["far"]);
+  for (let i = 0; i < 1_001; i++) ticker.tell("every", { key: `k${i}`, ms: 60_000 });
+  await ticker.ask("ticks", {});
+  const refused = system.deadLetters().filter((d) => d.path === "/ticker" && d.kind === "tick");
+  equal(refused.length, 1);
+  equal(refused[0].reason, "overflow");
+  equal(refused[0].error?.message, "Cannot start a timer of /ticker: it has 1000 timers already");
+});

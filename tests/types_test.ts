@@ -13,6 +13,7 @@ import {
   child,
   defineActor,
   refOf,
+  type ZodLike,
 } from "../mod.ts";
 import { Counter } from "./fixtures/counter.ts";
 
@@ -193,10 +194,37 @@ function receivedRefs(counter: CounterRef, node: ActorRef<NodeProtocol>): void {
   registry.tell("team", { workers: [node], either: node });
 }
 
+/** DESIGN §3.1's self-reference, declared the way zod users write object types. */
+type PingProtocol = {
+  ping: z.ZodObject<{ n: z.ZodNumber; from: ZodLike<ActorRef<PingProtocol>> }>;
+};
+
+function selfReference(): void {
+  const Ping = defineActor({
+    name: "ping",
+    url: import.meta.url,
+    protocol: {
+      ping: z.object({ n: z.number(), from: refOf<PingProtocol>("ping") }),
+    } satisfies PingProtocol,
+    init: () => ({}),
+    handlers: {
+      ping(_state, msg) {
+        if (msg.n > 0) msg.from.tell("ping", { n: msg.n - 1, from: msg.from });
+        // @ts-expect-error the declared protocol types the ref
+        msg.from.tell("pong", {});
+      },
+    },
+  });
+  void Ping;
+  void z.optional(refOf<PingProtocol>("ping"));
+  void z.nullable(refOf<PingProtocol>("ping"));
+}
+
 Deno.test("wrong kinds, payloads and reply types are compile errors", () => {
   // The checks above run at compile time; here only their presence is asserted.
   equal(typeof callers, "function");
   equal(typeof definitions, "function");
   equal(typeof spawning, "function");
   equal(typeof receivedRefs, "function");
+  equal(typeof selfReference, "function");
 });
