@@ -129,14 +129,19 @@ Deno.test("revive leaves live objects, forged brands and deep values alone", () 
   equal(revive({ forged }).forged, forged, "a reviver that refuses leaves the value");
   const unknown = { "~troupe": "nope", buffer: new SharedArrayBuffer(4) };
   equal(revive([unknown])[0], unknown);
-  const deep = nest(9, (inner) => ({ inner })) as Record<string, unknown>;
-  let at = deep;
-  for (let i = 0; i < 8; i++) at = at.inner as Record<string, unknown>;
-  at.inner = structuredClone(event);
-  const back = revive(deep);
-  let found = back as Record<string, unknown>;
-  for (let i = 0; i < 9; i++) found = found.inner as Record<string, unknown>;
-  equal(found instanceof SharedEvent, false, "past a depth of 8: not looked for");
+  // Found as deep as a value may go, and not past it.
+  for (const [depth, found] of [[MAX_DEPTH, true], [MAX_DEPTH + 1, false]] as const) {
+    const deep = nest(depth, (inner) => ({ inner })) as Record<string, unknown>;
+    let at = deep;
+    for (let i = 0; i < depth - 1; i++) at = at.inner as Record<string, unknown>;
+    at.inner = structuredClone(event);
+    let back = revive(deep) as Record<string, unknown>;
+    for (let i = 0; i < depth; i++) back = back.inner as Record<string, unknown>;
+    equal(back instanceof SharedEvent, found, `at a depth of ${depth}`);
+  }
+  const inMap = revive(structuredClone({ m: new Map([["e", event]]), s: new Set([event]) }));
+  ok(inMap.m.get("e") instanceof SharedEvent, "a Map's values");
+  ok([...inMap.s][0] instanceof SharedEvent, "a Set's items");
   for (const value of [1, "s", null, undefined]) equal(revive(value), value);
 });
 
