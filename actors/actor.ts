@@ -34,7 +34,6 @@ import {
 } from "../mailbox/codec.ts";
 import {
   deserializeError,
-  DOWN_INDEX,
   REPLY_INVALID,
   REPLY_OK,
   type SerializedError,
@@ -42,7 +41,7 @@ import {
   type ToGuest,
   type ToHost,
 } from "../mailbox/wire.ts";
-import { type KindEntry, kindTable, validate, validateReply } from "./protocol.ts";
+import { DOWN_ENTRY, type KindEntry, kindTable, validate, validateReply } from "./protocol.ts";
 import type { ActorDefinition, ActorDown, Protocol } from "./define.ts";
 import { definitionKey } from "./define.ts";
 import type { Endpoint, EndpointMember } from "./endpoint.ts";
@@ -195,15 +194,6 @@ interface Envelope {
   /** Its handler called `ctx.stash()`: the ack moves it to the stash instead of dropping it. */
   stashed: boolean;
 }
-
-/** The entry of a watched actor's end in the mailbox: `onDown` runs for it, in mailbox order. */
-const DOWN_ENTRY: KindEntry = {
-  kind: "onDown",
-  index: DOWN_INDEX,
-  ask: false,
-  request: undefined as unknown as KindEntry["request"],
-  reply: undefined,
-};
 
 /** How many timers (`ctx.timers` keys) one actor may hold at once. */
 const MAX_TIMERS = 1_000;

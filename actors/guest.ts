@@ -34,7 +34,7 @@ import {
 import { deserializeError } from "../mailbox/wire.ts";
 import { ActorStoppedError, InvalidMessageError } from "../errors.ts";
 import { ActorCell, STASHED, UNSTASH } from "./cell.ts";
-import { type KindEntry, kindTable, validate, validateReply } from "./protocol.ts";
+import { DOWN_ENTRY, type KindEntry, kindTable, validate, validateReply } from "./protocol.ts";
 import type { ActorDefinition, ActorDown } from "./define.ts";
 import { definitionKey } from "./define.ts";
 import type { ActorRef, AskOptions } from "./ref.ts";
@@ -743,15 +743,6 @@ function downOf(payload: unknown): ActorDown {
     ? { path: data.path, reason: data.reason }
     : { path: data.path, reason: data.reason, error: deserializeError(data.error) };
 }
-
-/** The entry a watched actor's end runs under: `onDown`, a tell of no protocol. */
-const DOWN_ENTRY: KindEntry = {
-  kind: "onDown",
-  index: DOWN_INDEX,
-  ask: false,
-  request: undefined as unknown as KindEntry["request"],
-  reply: undefined,
-};
 
 /** A printable name for whatever arrived as a kind index; `String()` may throw on hostile input. */
 function nameOf(index: unknown): string {

@@ -11,6 +11,7 @@ import { InvalidMessageError } from "../errors.ts";
 import { formatIssues } from "../_util.ts";
 import type { ActorDefinition, Schema } from "./define.ts";
 import { isAsk } from "./define.ts";
+import { DOWN_INDEX } from "../mailbox/wire.ts";
 
 /** One message kind, resolved once per definition. */
 export interface KindEntry {
@@ -94,3 +95,15 @@ export function validateReply(
     error: new InvalidMessageError(path, entry.kind, detail, { cause: reply.error }),
   };
 }
+
+/**
+ * The entry a watched actor's end runs under (`onDown`): a tell of no protocol, at `DOWN_INDEX`.
+ * The host queues it in the watcher's mailbox; the guest runs `onDown` for it.
+ */
+export const DOWN_ENTRY: KindEntry = {
+  kind: "onDown",
+  index: DOWN_INDEX,
+  ask: false,
+  request: undefined as unknown as KindEntry["request"],
+  reply: undefined,
+};

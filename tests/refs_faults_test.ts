@@ -37,6 +37,16 @@ function open(gate: Int32Array): void {
   Atomics.notify(gate, RELEASED);
 }
 
+/** Holds the target's handler (its `hold` ask) until `open(gate)`: its mailbox fills behind it. */
+async function hold(target: ActorRef<typeof Target.protocol>) {
+  const gate = new Int32Array(new SharedArrayBuffer(GATE_BYTES));
+  const held = target.ask("hold", { gate: gate.buffer as SharedArrayBuffer }, {
+    timeoutMs: 60_000,
+  });
+  await entered(gate);
+  return { gate, held };
+}
+
 /** The target's `got`, asked again while its mailbox is still full of what the gate held back. */
 async function settledGot(target: ActorRef<typeof Target.protocol>): Promise<number[]> {
   for (;;) {
@@ -153,11 +163,7 @@ for (const overflow of ["drop_newest", "reject"] as const) {
       placement: "worker",
       args: { target },
     });
-    const gate = new Int32Array(new SharedArrayBuffer(GATE_BYTES));
-    const held = target.ask("hold", { gate: gate.buffer as SharedArrayBuffer }, {
-      timeoutMs: 60_000,
-    });
-    await entered(gate);
+    const { gate, held } = await hold(target);
     using _open = { [Symbol.dispose]: () => open(gate) }; // even when an assertion fails
     const full = "MailboxFullError: Mailbox of /target is full (capacity 2)";
     deepEqual(await caller.ask("sendMany", { from: 1, to: 4 }), [
@@ -192,11 +198,7 @@ test("sends through a ref wait on a full backpressure mailbox and all arrive, in
     placement: "process",
     args: { target },
   });
-  const gate = new Int32Array(new SharedArrayBuffer(GATE_BYTES));
-  const held = target.ask("hold", { gate: gate.buffer as SharedArrayBuffer }, {
-    timeoutMs: 60_000,
-  });
-  await entered(gate);
+  const { gate, held } = await hold(target);
   using _open = { [Symbol.dispose]: () => open(gate) };
   let settled = false;
   const sends = caller.ask("sendMany", { from: 1, to: 6 }).finally(() => settled = true);
@@ -676,11 +678,7 @@ test("sends through a ref waiting on a full mailbox reject when the target stops
     placement: "process",
     args: { target },
   });
-  const gate = new Int32Array(new SharedArrayBuffer(GATE_BYTES));
-  const held = target.ask("hold", { gate: gate.buffer as SharedArrayBuffer }, {
-    timeoutMs: 60_000,
-  });
-  await entered(gate);
+  const { gate, held } = await hold(target);
   using _open = { [Symbol.dispose]: () => open(gate) };
   const sends = caller.ask("sendMany", { from: 1, to: 5 }, { timeoutMs: 30_000 });
   // The first two fit; wait until the other three wait for room.
