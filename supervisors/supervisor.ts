@@ -69,6 +69,8 @@ export class Supervisor {
   readonly #escalate: (error: Error) => void;
   readonly #ids: string[] = [];
   readonly #nodes = new Map<string, Node>();
+  /** By base name: the suffix `freeId` tries first (ids below it were taken when last asked). */
+  readonly #nextSuffix = new Map<string, number>();
   readonly #timers = new Map<ReturnType<typeof setTimeout>, () => void>();
   #times: number[] = [];
   #state: State = "idle";
@@ -203,6 +205,18 @@ export class Supervisor {
     return node.supervisor.find(path);
   }
 
+  /**
+   * The first free child id among `base`, `base-2`, `base-3`…: the suffix to try next is kept per
+   * base, so that many unnamed spawns cost one lookup each, not a scan of every child.
+   */
+  freeId(base: string): string {
+    let n = this.#nextSuffix.get(base) ?? 1;
+    let id = n === 1 ? base : `${base}-${n}`;
+    while (this.#nodes.has(id)) id = `${base}-${++n}`;
+    this.#nextSuffix.set(base, n);
+    return id;
+  }
+
   /** Every actor below this supervisor, in start order, depth first. */
   actors(): ActorCore[] {
     const out: ActorCore[] = [];
@@ -240,12 +254,9 @@ export class Supervisor {
       created.#state = "running";
       node.kids = kids = created;
     }
-    let spec = request.spec;
-    if (!request.named && kids.children.includes(spec.id)) {
-      let n = 2;
-      while (kids.children.includes(`${spec.id}-${n}`)) n++;
-      spec = { ...spec, id: `${spec.id}-${n}` };
-    }
+    const spec = request.named
+      ? request.spec
+      : { ...request.spec, id: kids.freeId(request.spec.id) };
     return await kids.add(spec) as ActorRef;
   }
 

@@ -544,14 +544,9 @@ export class ActorSystem implements AsyncDisposable {
         `Cannot spawn "${def?.name}": name must be a string, received ${typeof name}`,
       );
     }
-    const id = name ?? this.#freeId(parent, def?.name);
+    const id = name ?? parent.freeId(def?.name);
     const spec = makeChild(id, def, { ...rest, restart } as ChildOptions<A>, "Cannot spawn");
     return await parent.add(spec) as ActorRef<P>;
-  }
-
-  #freeId(parent: Supervisor, base: string): string {
-    if (!parent.children.includes(base)) return base;
-    for (let n = 2;; n++) if (!parent.children.includes(`${base}-${n}`)) return `${base}-${n}`;
   }
 
   /**
