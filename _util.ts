@@ -128,7 +128,8 @@ interface List {
  * as an ask round trip to a worker, so asks share this queue instead: deadlines with the same delay
  * expire in the order they were added, one list per delay, and one timer is armed for the earliest.
  * Cancelling unlinks the entry at once (O(1)), so a settled ask leaves nothing behind until its
- * original expiry. The timer is unref'd: it never keeps the process alive on its own.
+ * original expiry. The timer is armed only while a deadline is held, and then it keeps the process
+ * alive: an ask waiting only on its timeout still ends.
  */
 export class Deadlines {
   readonly #lists = new Map<number, List>();
@@ -207,12 +208,9 @@ export class Deadlines {
     this.#armedAt = at;
     // A delay past what setTimeout takes would fire at once: wake at its limit and arm again then.
     const delay = Math.min(Math.max(0, at - performance.now()), MAX_TIMER_MS);
+    // Kept ref'd: an ask waiting on its deadline alone (a local actor that never answers) must
+    // still end, so the process waits for it. It is armed only while a deadline is held.
     this.#timer = setTimeout(this.#expire, delay);
-    try {
-      Deno.unrefTimer(this.#timer as unknown as number);
-    } catch {
-      // Not a Deno timer (fake timers in tests): nothing to unref.
-    }
   }
 
   #disarm(): void {

@@ -10,6 +10,7 @@
 
 import { HungError } from "../errors.ts";
 import type { Endpoint } from "./endpoint.ts";
+import { liveClock } from "./_clock.ts";
 
 /** How long a new guest may take to load its modules before heartbeats count it as hung. */
 export const START_TIMEOUT_MS = 30_000;
@@ -40,10 +41,10 @@ export function startHeartbeat(
   settings: HeartbeatSettings,
 ): () => void {
   const { intervalMs, timeoutMs, tick, hung } = settings;
-  const timer = setInterval(() => {
+  const timer = liveClock.setInterval(() => {
     tick?.();
     if (timeoutMs === undefined) return;
-    const now = performance.now();
+    const now = liveClock.now();
     for (const endpoint of endpoints()) {
       // The host's own thread answers nothing while it is blocked, and this loop would not run.
       if (endpoint.traits.trusted) continue;
@@ -60,9 +61,9 @@ export function startHeartbeat(
     }
   }, intervalMs);
   try {
-    Deno.unrefTimer(timer as unknown as number);
+    Deno.unrefTimer(timer);
   } catch {
     // A fake timer in tests: nothing to unref.
   }
-  return () => clearInterval(timer);
+  return () => liveClock.clearInterval(timer);
 }

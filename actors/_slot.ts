@@ -27,6 +27,8 @@
  */
 
 /** Size of a slot in bytes. */
+import { liveClock } from "./_clock.ts";
+
 export const SLOT_BYTES = 24;
 /** Int32 index of the stop flag. */
 export const STOP = 0;
@@ -39,7 +41,7 @@ export const STARTED = 2;
 
 /** The current time on a clock that every thread of this process shares, in ms. */
 export function wallNow(): number {
-  return performance.timeOrigin + performance.now();
+  return performance.timeOrigin + liveClock.now();
 }
 
 /** A new slot whose `running` and `finished` both say `lastSeq`: nothing is running. */

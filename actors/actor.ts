@@ -56,6 +56,7 @@ import type {
   TellOptions,
 } from "./ref.ts";
 import { runningLocal } from "./_running.ts";
+import { liveClock } from "./_clock.ts";
 import { newSlot, readSlot, resetSlot, type SlotReading, STOP, wallNow } from "./_slot.ts";
 
 export type { Placement } from "./placement.ts";
@@ -189,7 +190,7 @@ interface Envelope {
   seq: number;
   deliveries: number;
   errors: Error[] | undefined;
-  /** When its delivery frame left (`performance.now()`): a subprocess's handler timeout counts from it. */
+  /** When its delivery frame left (`liveClock.now()`): a subprocess's handler timeout counts from it. */
   sentAt: number;
   /** Its handler called `ctx.stash()`: the ack moves it to the stash instead of dropping it. */
   stashed: boolean;
@@ -275,7 +276,7 @@ export class ActorCore implements EndpointMember {
   #requeue: Envelope[] = [];
   /** While the host finds out whether the thread of an overdue handler still turns. */
   #overdueTimer: ReturnType<typeof setTimeout> | undefined;
-  /** When the ledger last shrank (`performance.now()`). */
+  /** When the ledger last shrank (`liveClock.now()`). */
   #lastAckAt = 0;
   readonly #host: ActorHost;
   /** Revives the refs that guests send as this system's refs. */
@@ -669,7 +670,7 @@ export class ActorCore implements EndpointMember {
     /** The attempt of each message, once one of them is a redelivery. */
     let attempts: number[] | undefined;
     // A subprocess's handler timeout counts from the delivery: only then is the time needed.
-    const now = this.options.handlerTimeoutMs === undefined ? 0 : performance.now();
+    const now = this.options.handlerTimeoutMs === undefined ? 0 : liveClock.now();
     while (room > 0) {
       const envelope = this.#mailbox.tryTake();
       if (envelope === undefined) break;
@@ -884,7 +885,7 @@ export class ActorCore implements EndpointMember {
   #ack(seq: number): void {
     let front = this.#ledger.peek();
     if (front !== undefined && front.seq <= seq && this.options.handlerTimeoutMs !== undefined) {
-      this.#lastAckAt = performance.now();
+      this.#lastAckAt = liveClock.now();
     }
     while (front !== undefined && front.seq <= seq) {
       this.#ledger.shift();
@@ -1110,7 +1111,7 @@ export class ActorCore implements EndpointMember {
     const seq = this.#overdueSeq(endpoint, limit);
     if (seq === undefined) return;
     const id = this.id;
-    const asked = performance.now();
+    const asked = liveClock.now();
     endpoint.ping();
     this.#overdueTimer = setTimeout(() => {
       this.#overdueTimer = undefined;
@@ -1137,7 +1138,7 @@ export class ActorCore implements EndpointMember {
       const front = this.#ledger.peek();
       if (front === undefined) return undefined;
       const since = Math.max(front.sentAt, this.#lastAckAt);
-      return performance.now() - since > limit ? front.seq : undefined;
+      return liveClock.now() - since > limit ? front.seq : undefined;
     }
     const reading = readSlot(this.slot, this.#ledgerBase() - 1);
     if (reading.running === undefined) return undefined;

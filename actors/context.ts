@@ -7,6 +7,7 @@
 import type { ActorDefinition, Protocol, TellKeys } from "./define.ts";
 import type { In } from "./define.ts";
 import type { ActorRef } from "./ref.ts";
+import type { Placement } from "./placement.ts";
 
 /**
  * Options of `ctx.spawn`: those of `system.spawn` (placement, mailbox, delivery, timeouts,
@@ -23,7 +24,7 @@ export interface ChildSpawnOptions<A = unknown> {
    */
   restart?: "permanent" | "transient" | "temporary";
   /** Where the child runs: `"worker"` (default), `"local"` (the host's thread), `"shared"`, `"process"`. */
-  placement?: "local" | "worker" | "shared" | "process";
+  placement?: Placement;
   /** Any other option `system.spawn` takes (`mailbox`, `delivery`, `askTimeoutMs`, …). */
   [option: string]: unknown;
 }
@@ -191,9 +192,13 @@ export interface ActorContext<P extends Protocol = Protocol> {
    * at most `stashCapacity` messages (a spawn option, 1,000 by default): past that, `stash()`
    * returns `false` and the message becomes a dead letter `"overflow"` (an ask rejects with a
    * `MailboxFullError` whose owner is `"<path> (stash)"`). A stashed message is not charged a
-   * delivery: `ctx.delivery.attempt` is the same when it runs again.
+   * delivery: `ctx.delivery.attempt` is the same when it runs again. A handler that stashes and
+   * then throws crashes as any handler does: the crash wins, the message is not stashed, and it
+   * is a dead letter `"crashed"` (or, with `delivery: "at_least_once"`, redelivered).
    *
-   * @returns `true` when the message is in the stash, `false` when the stash was full.
+   * @returns `true` when the message is in the stash, `false` when the stash was full. The guest
+   * counts what it stashed; a stashed ask whose timeout fired before the host received it is not
+   * kept, so near `stashCapacity` a `false` may be early (never late) until the next unstash.
    * @throws {TypeError} Outside a handler (in `init`, `onRestart`, `onStop`), or from the context
    * of an incarnation that is gone.
    *

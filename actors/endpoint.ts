@@ -9,6 +9,7 @@
  * @module
  */
 
+import { liveClock } from "./_clock.ts";
 import { depthError, withinDepth } from "../mailbox/codec.ts";
 import { checkFromGuest, serializeError, type ToGuest, type ToHost } from "../mailbox/wire.ts";
 import type { Placement } from "./placement.ts";
@@ -164,8 +165,8 @@ export class Endpoint {
     this.#schedule();
   }
 
-  /** When the guest last sent anything (`performance.now()`), for heartbeats. */
-  lastHeard: number = performance.now();
+  /** When the guest last sent anything (`liveClock.now()`), for heartbeats. */
+  lastHeard: number = liveClock.now();
   /** Whether the guest has sent anything yet: until then it is still loading its modules. */
   heard = false;
   #pings = 0;
@@ -181,7 +182,7 @@ export class Endpoint {
    * dies, its actors restart), never an exception on this thread.
    */
   receive(frames: unknown): void {
-    this.lastHeard = performance.now();
+    this.lastHeard = liveClock.now();
     this.heard = true;
     if (this.trusted) return this.#route(frames as ToHost[]);
     const problem = checkFromGuest(frames);

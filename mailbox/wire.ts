@@ -353,7 +353,7 @@ function frameProblem(frame: unknown): string | undefined {
         errorProblem(frame.error, "error", 0, new Set());
     case "replies":
       return wholeProblem(frame, "id") ?? wholeProblem(frame, "ack") ?? repliesProblem(frame.r) ??
-        stashedProblem(frame.s, frame.ack as number) ??
+        stashedProblem(frame.s, frame.ack as number, frame.r as unknown[]) ??
         (frame.u === undefined || frame.u === true ? undefined : `replies.u is ${kindOf(frame.u)}`);
     case "fault":
       return errorProblem(frame.error, "error", 0, new Set());
@@ -416,15 +416,20 @@ function repliesProblem(r: unknown): string | undefined {
   return undefined;
 }
 
-function stashedProblem(s: unknown, ack: number): string | undefined {
+/** `s` after `r` passed its own check: increasing seqs up to `ack`, none answered in `r`. */
+function stashedProblem(s: unknown, ack: number, r: unknown[]): string | undefined {
   if (s === undefined) return undefined;
   if (!Array.isArray(s)) return `replies.s is ${kindOf(s)}, not an array`;
   let previous = 0;
+  let j = 0; // r's seqs increase too: one walk over both
   for (let i = 0; i < s.length; i++) {
     const seq = s[i];
     if (!Number.isSafeInteger(seq) || (seq as number) <= previous || (seq as number) > ack) {
       return `replies.s[${i}] is ${kindOf(seq)}, not a seq after ${previous} up to its ack ${ack}`;
     }
+    while (j < r.length && (r[j] as number) < (seq as number)) j += 3;
+    // A stashed message is answered when it runs again, never in the frame that stashes it.
+    if (j < r.length && r[j] === seq) return `replies.s[${i}] is seq ${seq}, which r answers`;
     previous = seq as number;
   }
   return undefined;

@@ -17,7 +17,7 @@ import {
 import type { ActorDefinition, Protocol } from "../actors/define.ts";
 import { definitionKey, knownDefinition } from "../actors/define.ts";
 import type { ActorExit } from "../actors/ref.ts";
-import { Placements } from "../actors/placement.ts";
+import { PLACEMENTS, Placements } from "../actors/placement.ts";
 import type { ActorRef } from "../actors/ref.ts";
 import { Deque } from "../_util.ts";
 import type { OverflowPolicy } from "../mailbox/mailbox.ts";
@@ -479,7 +479,12 @@ export class ActorSystem implements AsyncDisposable {
     const sandbox = parent.options.permissions;
     if (sandbox !== undefined) {
       const where = `Cannot spawn "${def.name}" from ${parent.path}`;
-      if (rest.placement === "local" || rest.placement === "shared") {
+      // A placement that takes no `permissions` runs with the host's (the local and shared ones).
+      const placement = rest.placement as Placement | undefined;
+      if (
+        placement !== undefined && Object.hasOwn(PLACEMENTS, placement) &&
+        !PLACEMENTS[placement].options.includes("permissions")
+      ) {
         throw new TypeError(
           `${where}: it runs with restricted permissions, and a "${rest.placement}" child would run with the host's`,
         );

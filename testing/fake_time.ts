@@ -37,7 +37,8 @@ let installed: FakeTime | undefined;
  * (or the end of a `using` block). Install it **before** starting the `ActorSystem` whose time it
  * drives: a timer armed earlier keeps the real clock. It then drives what lives on the host
  * thread: ask timeouts (`askTimeoutMs`), supervisor backoff and the restart-intensity window,
- * handler timeouts, the system's heartbeat; not a worker's own timers (a worker has its own
+ * not the checks that watch live threads (heartbeats, handler timeouts: they keep the real clock,
+ * so a guest answering in real time never looks silent); not a worker's own timers (a worker has its own
  * globals). Promise reactions and Troupe's message delivery do not wait on timers, so they run as
  * usual: {@linkcode FakeTime.tickAsync} lets them run between the timers it fires.
  *

@@ -12,6 +12,7 @@ import {
 import type { Placement as PublicPlacement } from "../actors/mod.ts";
 import { Endpoint, type EndpointMember } from "../actors/endpoint.ts";
 import { startHeartbeat } from "../actors/_heartbeat.ts";
+import { liveClock } from "../actors/_clock.ts";
 import { actorOptionsSchema, parseOptions } from "../supervisors/_options.ts";
 import { test } from "./_helpers.ts";
 
@@ -109,6 +110,11 @@ test("placement-only options are refused elsewhere with messages built from the 
 
 test("the heartbeat pings guests, declares a silent one hung and skips the host's own", () => {
   const clock = FakeTimers.install({ toFake: ["setInterval", "clearInterval", "performance"] });
+  // Liveness runs on a clock captured at load (fake time cannot stop it): here, the fake one.
+  const real = { ...liveClock };
+  liveClock.now = () => performance.now();
+  liveClock.setInterval = (fn, ms) => setInterval(fn, ms) as unknown as number;
+  liveClock.clearInterval = (id) => clearInterval(id);
   const endpoints = PLACEMENT_NAMES.map(endpointOf);
   try {
     const pinged: string[] = [];
@@ -144,6 +150,7 @@ test("the heartbeat pings guests, declares a silent one hung and skips the host'
     equal(ticks, 4);
   } finally {
     for (const endpoint of endpoints) endpoint.close();
+    Object.assign(liveClock, real);
     clock.uninstall();
   }
 });

@@ -373,3 +373,28 @@ test("ctx.timers: a delay past setTimeout's limit waits its whole time; an actor
   equal(refused[0].reason, "overflow");
   equal(refused[0].error?.message, "Cannot start a timer of /ticker: it has 1000 timers already");
 });
+
+test("fake time with heartbeats on: a worker actor's timer fires when ticked, and no guest looks hung", async () => {
+  using time = new FakeTime();
+  await using system = await ActorSystem.start({ name: "timers" }); // heartbeats on
+  const hung: string[] = [];
+  system.events.on((event) => {
+    if (event.type === "hung") hung.push(event.path);
+  });
+  const ticker = await system.spawn(Ticker, { name: "ticker" });
+  ticker.tell("once", { key: "later", ms: 60_000 });
+  await ticker.ask("ticks", {});
+  await time.tickAsync(60_000);
+  deepEqual(await ticker.ask("ticks", {}), ["later"]);
+  deepEqual(hung, []);
+  equal(system.stats().actors[0].restarts, 0);
+});
+
+test("an ask to a local actor that never answers ends with its timeout, with nothing else pending", async () => {
+  await using system = await ActorSystem.start({ name: "refs", heartbeat: false });
+  const sink = await system.spawn(Sink, { name: "sink", placement: "local", shutdownMs: 100 });
+  await sink.ask("hang", {}, { timeoutMs: 50 }).then(
+    () => ok(false, "answered"),
+    (error) => equal(error.message, 'Ask "hang" to /sink timed out after 50 ms'),
+  );
+});

@@ -625,6 +625,14 @@ Deno.test("checkFromGuest names the first problem and never throws, whatever arr
     "frame 0: replies.s[1] is the number 2, not a seq after 2 up to its ack 2",
   );
   equal(
+    checkFromGuest([{ t: "replies", id: 1, ack: 3, r: [1, 1, "a", 2, 1, "b"], s: [2] }]),
+    "frame 0: replies.s[0] is seq 2, which r answers",
+  );
+  equal(
+    checkFromGuest([{ t: "replies", id: 1, ack: 3, r: [1, 1, "a", 3, 1, "b"], s: [2] }]),
+    undefined,
+  );
+  equal(
     checkFromGuest([{ t: "replies", id: 1, ack: 2, r: [], u: 1 }]),
     "frame 0: replies.u is the number 1",
   );
