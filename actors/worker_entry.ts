@@ -41,10 +41,23 @@ export function serveWorker(modules: Record<string, Record<string, unknown>> = {
     postMessage(data: unknown, transfer: Transferable[]): void;
     onmessage: ((event: MessageEvent<ToGuest[]>) => void) | null;
   };
+  const importing = new Map<string, Promise<Record<string, unknown>>>();
   const guest = new Guest({
     post: (frames, transfer) => scope.postMessage(frames, transfer),
     load: async (url, name) => {
-      const module = modules[url] ?? await whileLoading(url, () => import(url));
+      // One import per module: a dynamic import of a module already loaded still waits a turn of
+      // the module loader, which thousands of spawns on a shared worker would pay one by one.
+      let module = modules[url];
+      if (module === undefined) {
+        let pending = importing.get(url);
+        if (pending === undefined) {
+          pending = whileLoading(url, () => import(url));
+          importing.set(url, pending);
+          pending.catch(() => importing.delete(url)); // a failed import may be tried again
+        }
+        module = await pending;
+        modules[url] = module;
+      }
       return findDefinition(module, url, name);
     },
   });
