@@ -1,7 +1,7 @@
 /**
  * How Troupe scales to many cheap actors: spawns N `"shared"` actors at once (default 20,000;
  * `--n 100000`), prints how long until all are ready, the host's heap and external memory per
- * idle actor after a GC, and the time of one ask to each. `deno task bench:scale` (it passes
+ * idle actor after a GC, the time of one ask to each, and of the shutdown. `deno task bench:scale` (it passes
  * `--expose-gc`); `--json` prints one line of figures.
  *
  * @module
@@ -36,13 +36,16 @@ const perActor = (memory() - before) / n;
 const asked = performance.now();
 await Promise.all(refs.map((ref) => ref.ask("echo", { n: 1 })));
 const askMs = performance.now() - asked;
+const stopping = performance.now();
 await system.shutdown();
+const shutdownMs = performance.now() - stopping;
 
 const figures = {
   actors: n,
   spawnMs: Math.round(spawnMs),
   bytesPerActor: Math.round(perActor),
   askEachMs: Math.round(askMs),
+  shutdownMs: Math.round(shutdownMs),
   gc: gc !== undefined,
 };
 if (args.includes("--json")) console.log(JSON.stringify(figures));
@@ -54,4 +57,5 @@ else {
     } (target <= 1 KB)`,
   );
   console.log(`one ask to each: ${figures.askEachMs} ms`);
+  console.log(`shutdown: ${figures.shutdownMs} ms`);
 }

@@ -185,7 +185,8 @@ export class Supervisor {
 
   #forget(id: string): void {
     this.#nodes.delete(id);
-    const index = this.#ids.indexOf(id);
+    // From the end: a stop removes children right to left, each then found (and cut) at once.
+    const index = this.#ids.lastIndexOf(id);
     if (index >= 0) this.#ids.splice(index, 1);
   }
 
