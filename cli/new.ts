@@ -13,8 +13,8 @@ export function registerNew(program: Command, context: Context): void {
     .argument("<dir>", "where to create it; must not exist or be empty")
     .option(
       "--troupe <from>",
-      "where the app imports Troupe from: the folder or file: URL of a checkout, or a registry " +
-        "specifier of a published version (default: where this command runs from)",
+      "where the app imports Troupe from: the folder or file: URL of a checkout, or the URL or " +
+        "registry specifier of a published version (default: where this command runs from)",
     )
     .action(async (dir, options) => {
       try {
@@ -27,22 +27,31 @@ export function registerNew(program: Command, context: Context): void {
 }
 
 /**
- * Where a new app imports Troupe from unless told otherwise: the checkout this command runs from
- * (a folder), or, when the command was loaded from the registry, that published version.
+ * Where a new app imports Troupe from unless told otherwise: the package this command runs from.
+ * That is the folder of a checkout, or, when the command was loaded over the network, the URL of
+ * that published version's root (the app then imports the very version that made it).
  */
 export function defaultTroupe(moduleUrl: string = import.meta.url): string {
   const url = new URL(moduleUrl);
-  if (url.protocol === "file:") return fileURLToPath(new URL("..", url));
-  return `jsr:@troupe/troupe@^${meta.version}`;
+  const root = new URL("..", url);
+  return url.protocol === "file:" ? fileURLToPath(root) : root.href;
 }
 
 /**
- * The import map entries of a new app in `appDir` for Troupe and its command: `from` is a registry
- * specifier (`jsr:`, `npm:`) of the package, or the folder (or `file:` URL) of a checkout, which is
- * written relative to the app so that no absolute path of this machine is pinned.
+ * The import map entries of a new app in `appDir` for Troupe and its command. `from` is a registry
+ * specifier of the package (`scheme:name@version`), the `https:` URL of a published version's
+ * root, or the folder (or `file:` URL) of a checkout, which is written relative to the app so that
+ * no absolute path of this machine is pinned.
  */
 export function troupeImports(from: string, appDir: string): Record<string, string> {
-  if (/^(jsr|npm):/.test(from)) {
+  if (/^https?:/.test(from)) {
+    const root = from.endsWith("/") ? from : `${from}/`;
+    return {
+      "@troupe/troupe": new URL("mod.ts", root).href,
+      "@troupe/troupe/cli": new URL("cli/mod.ts", root).href,
+    };
+  }
+  if (/^[a-z][a-z0-9+.-]*:/i.test(from) && !from.startsWith("file:")) {
     return { "@troupe/troupe": from, "@troupe/troupe/cli": `${from}/cli` };
   }
   const folder = /^file:/.test(from) ? fileURLToPath(from) : resolve(Deno.cwd(), from);

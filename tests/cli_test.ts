@@ -278,10 +278,16 @@ Deno.test("new imports its checkout by a relative path, never an absolute path o
 
 Deno.test("a troupe loaded from the registry scaffolds apps that import that version", async () => {
   const { default: meta } = await import("../deno.json", { with: { type: "json" } });
-  const from = defaultTroupe(`https://jsr.io/@troupe/troupe/${meta.version}/cli/new.ts`);
+  const published = `https://registry.example/@troupe/troupe/${meta.version}/`;
+  const from = defaultTroupe(`${published}cli/new.ts`);
+  equal(from, published);
   deepEqual(troupeImports(from, "/anywhere/app"), {
-    "@troupe/troupe": `jsr:@troupe/troupe@^${meta.version}`,
-    "@troupe/troupe/cli": `jsr:@troupe/troupe@^${meta.version}/cli`,
+    "@troupe/troupe": `${published}mod.ts`,
+    "@troupe/troupe/cli": `${published}cli/mod.ts`,
+  });
+  deepEqual(troupeImports("npm:@troupe/troupe@1", "/anywhere/app"), {
+    "@troupe/troupe": "npm:@troupe/troupe@1",
+    "@troupe/troupe/cli": "npm:@troupe/troupe@1/cli",
   });
   equal(defaultTroupe(new URL("../cli/new.ts", import.meta.url).href), root);
 });
