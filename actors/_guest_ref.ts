@@ -68,6 +68,8 @@ export class GuestRef {
   readonly #caller: RefCaller;
   readonly #from: number;
   readonly #self: boolean;
+  /** This ref's cloned form, the `to` of every call it makes: made once, not per message. */
+  readonly #to: RefData;
   #status: RefStatus = "running";
   #exit: Promise<ActorExit> | undefined;
 
@@ -75,6 +77,7 @@ export class GuestRef {
     this.path = data.path;
     this.uid = data.uid;
     this.def = data.def;
+    this.#to = refData(data);
     // The status the sender knew when the ref was cloned: a hint, the host stays the authority.
     const status = (data as { status?: unknown }).status;
     if (typeof status === "string" && STATUSES.has(status)) this.#status = status as RefStatus;
@@ -88,12 +91,8 @@ export class GuestRef {
     return this.#status;
   }
 
-  #data(): RefData {
-    return { "~troupe": "ref", path: this.path, uid: this.uid, def: this.def };
-  }
-
   #call(op: CallOp, kind: string, msg: unknown, options?: AskOptions): Promise<unknown> {
-    const to = this.#self && op !== "stopped" ? undefined : this.#data();
+    const to = this.#self && op !== "stopped" ? undefined : this.#to;
     return this.#caller.call(this.#from, op, kind, msg, options, to).catch((error) => {
       if (error instanceof ActorStoppedError && error.path === this.path) this.#status = "stopped";
       throw error;
@@ -103,7 +102,7 @@ export class GuestRef {
   tell(kind: string, msg: unknown, options?: TellOptions): void {
     // The host dead-letters what cannot be delivered; nothing to report here. A tell that left
     // resolves at once (`TOLD`): no promise to chain.
-    const to = this.#self ? undefined : this.#data();
+    const to = this.#self ? undefined : this.#to;
     const told = this.#caller.call(this.#from, "tell", kind, msg, options, to);
     if (told === TOLD) return;
     told.catch((error) => {

@@ -1663,6 +1663,16 @@ function settle(reply: AskReply, ok: boolean, value: unknown): void {
   else reply.reject(value);
 }
 
+/** Gives a ref its own fields, read-only: exactly those of its cloned form. */
+function brand(ref: object, data: RefData): void {
+  Object.defineProperties(ref, {
+    "~troupe": { value: "ref", enumerable: true },
+    path: { value: data.path, enumerable: true },
+    uid: { value: data.uid, enumerable: true },
+    def: { value: data.def, enumerable: true },
+  });
+}
+
 /** The public face of an actor: only the `ActorRef` methods. */
 class Ref<P extends Protocol> {
   // Own fields are exactly a ref's cloned form (plus its status, read when it is cloned): the
@@ -1676,13 +1686,8 @@ class Ref<P extends Protocol> {
 
   constructor(core: ActorCore) {
     this.#core = core;
-    Object.defineProperties(this, {
-      "~troupe": { value: "ref", enumerable: true },
-      path: { value: core.path, enumerable: true },
-      uid: { value: core.uid, enumerable: true },
-      def: { value: definitionKey(core.def), enumerable: true },
-      status: { get: () => core.refStatus, enumerable: true },
-    });
+    brand(this, { "~troupe": "ref", path: core.path, uid: core.uid, def: definitionKey(core.def) });
+    Object.defineProperty(this, "status", { get: () => core.refStatus, enumerable: true });
   }
 
   tell(kind: string, msg: unknown, options?: TellOptions): void {
@@ -1728,12 +1733,7 @@ export class GoneRef {
   readonly #deadLetter: (letter: DeadLetter) => void;
 
   constructor(data: RefData, exit: ActorExit, deadLetter: (letter: DeadLetter) => void) {
-    Object.defineProperties(this, {
-      "~troupe": { value: "ref", enumerable: true },
-      path: { value: data.path, enumerable: true },
-      uid: { value: data.uid, enumerable: true },
-      def: { value: data.def, enumerable: true },
-    });
+    brand(this, data);
     this.#exit = exit;
     this.#deadLetter = deadLetter;
   }
@@ -1759,9 +1759,4 @@ export class GoneRef {
   stopped(): Promise<ActorExit> {
     return Promise.resolve(this.#exit);
   }
-}
-
-/** Whether a value is a ref this thread's host made (live, not a guest's). */
-export function isHostRef(value: unknown): boolean {
-  return value instanceof Ref || value instanceof GoneRef;
 }

@@ -11,6 +11,7 @@ import type { ActorDefinition, ActorDown } from "./define.ts";
 import { definitionKey, isActorDefinition } from "./define.ts";
 import type { ActorContext, ActorLogger, ActorTimers, DeliveryInfo } from "./context.ts";
 import type { ActorRef, AskOptions } from "./ref.ts";
+import { refData } from "./_guest_ref.ts";
 import { SlotWriter } from "./_slot.ts";
 import { type KindEntry, kindTable, validate } from "./protocol.ts";
 
@@ -170,7 +171,7 @@ export class ActorCell {
     };
     const target = (ref: unknown, what: string): RefData => {
       if (!isRefData(ref)) throw new TypeError(`Cannot ${what} from ${path}: not an actor ref`);
-      return { "~troupe": "ref", path: ref.path, uid: ref.uid, def: ref.def };
+      return refData(ref);
     };
     return {
       self: services.self,

@@ -34,7 +34,14 @@ import {
 import { deserializeError } from "../mailbox/wire.ts";
 import { ActorStoppedError, InvalidMessageError } from "../errors.ts";
 import { ActorCell, STASHED, UNSTASH } from "./cell.ts";
-import { DOWN_ENTRY, type KindEntry, kindTable, validate, validateReply } from "./protocol.ts";
+import {
+  DOWN_ENTRY,
+  isDownData,
+  type KindEntry,
+  kindTable,
+  validate,
+  validateReply,
+} from "./protocol.ts";
 import type { ActorDefinition, ActorDown } from "./define.ts";
 import { definitionKey } from "./define.ts";
 import type { ActorRef, AskOptions } from "./ref.ts";
@@ -727,13 +734,6 @@ export class Guest implements RefCaller {
     this.#emit(frame, options?.transfer);
     return promise;
   }
-}
-
-/** Whether a delivery at `DOWN_INDEX` carries a watched actor's end. */
-function isDownData(payload: unknown): boolean {
-  if (typeof payload !== "object" || payload === null) return false;
-  const data = payload as Record<string, unknown>;
-  return typeof data.path === "string" && (data.reason === "stopped" || data.reason === "crashed");
 }
 
 /** What crosses for a watched actor's end, as `onDown` receives it. */

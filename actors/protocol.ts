@@ -107,3 +107,10 @@ export const DOWN_ENTRY: KindEntry = {
   request: undefined as unknown as KindEntry["request"],
   reply: undefined,
 };
+
+/** Whether a delivery at `DOWN_INDEX` carries a watched actor's end, as the host makes them. */
+export function isDownData(payload: unknown): boolean {
+  if (typeof payload !== "object" || payload === null) return false;
+  const data = payload as Record<string, unknown>;
+  return typeof data.path === "string" && (data.reason === "stopped" || data.reason === "crashed");
+}

@@ -31,6 +31,7 @@ import type { ActorDefinition } from "../actors/define.ts";
 import { type KindEntry, kindTable } from "../actors/protocol.ts";
 import { formatIssues } from "../_util.ts";
 import { Guest, type GuestPort } from "../actors/guest.ts";
+import { isDownData } from "../actors/protocol.ts";
 import {
   checkFromGuest,
   deserializeError,
@@ -647,13 +648,6 @@ function verify(
     }
   }
   equal(calls.length, callsSoFar, "a handler was called for a message that was refused");
-}
-
-/** A delivery the guest takes for a watched actor's end (`onDown`), as the host makes them. */
-function isDownData(payload: unknown): boolean {
-  if (typeof payload !== "object" || payload === null) return false;
-  const data = payload as Record<string, unknown>;
-  return typeof data.path === "string" && (data.reason === "stopped" || data.reason === "crashed");
 }
 
 // ---------------------------------------------------------------------------------------------
